@@ -1,0 +1,40 @@
+"""The HTTP face on loopback: health now; status and events for the dashboard and checks.
+
+Built as a Starlette app from plain callables, so it knows nothing of how the daemon is wired.
+Anything that changes state will require the token (``Authorization: Bearer``); reads are open on
+127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+Probe = Callable[[], dict[str, Any]]
+
+
+def create_app(*, health: Probe, ready: Probe, status: Probe) -> Starlette:
+    """The daemon's HTTP app."""
+
+    async def healthz(request: Request) -> JSONResponse:
+        return JSONResponse(health())
+
+    async def readyz(request: Request) -> JSONResponse:
+        body = ready()
+        return JSONResponse(body, status_code=200 if body.get("ready") else 503)
+
+    async def api_status(request: Request) -> JSONResponse:
+        return JSONResponse(status())
+
+    return Starlette(
+        routes=[
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+            Route("/api/status", api_status),
+        ]
+    )

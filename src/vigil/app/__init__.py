@@ -1,0 +1,205 @@
+"""The composition root: the only place concrete classes are chosen and wired.
+
+``Vigil.open(settings)`` gives one process its stores (database, event log, history, knowledge
+base) and the handlers that run on them. The CLI uses it synchronously; ``serve`` (in
+``vigil.daemon``) runs the same handlers as durable bus consumers. Heavy parts are built on first
+use, so a command that only reads events never imports the parsers or the web stack.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from vigil.clock import Clock, SystemClock
+from vigil.config import Settings
+from vigil.events import catalog
+from vigil.events.bus import Handler, run_handler
+from vigil.events.doorbell import ring
+from vigil.events.log import SqliteEventLog
+from vigil.events.model import Event, new_event
+from vigil.storage import Database
+
+if TYPE_CHECKING:
+    from vigil.handlers.learner import Learner
+    from vigil.handlers.triage import Diagnosis, Triage
+    from vigil.memory.history import RunHistory
+    from vigil.memory.knowledge import KnowledgeBase
+    from vigil.sources.command import RunResult
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    """A durable consumer the daemon runs: name, event types, handler."""
+
+    name: str
+    patterns: tuple[str, ...]
+    handler: Handler
+
+
+@dataclass(frozen=True, slots=True)
+class RunReport:
+    """Everything ``vigil run`` learned about one command."""
+
+    result: RunResult
+    finished: Event
+    diagnosis: Diagnosis | None
+    learned: tuple[Event, ...]
+
+
+class Vigil:
+    """One process's view of Vigil's state under ``settings.home``."""
+
+    def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
+        self.settings = settings
+        self.clock = clock or SystemClock()
+        self.db = Database(settings.db_path)
+        self.log = SqliteEventLog(self.db, self.clock)
+
+    @classmethod
+    def open(cls, settings: Settings, clock: Clock | None = None) -> Vigil:
+        return cls(settings, clock)
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Vigil:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- parts, built on first use -----------------------------------------------------------
+
+    @cached_property
+    def history(self) -> RunHistory:
+        from vigil.memory.history import RunHistory
+
+        return RunHistory(self.log)
+
+    @cached_property
+    def knowledge(self) -> KnowledgeBase:
+        from vigil.memory.knowledge import KnowledgeBase
+
+        return KnowledgeBase(self.db, self.clock)
+
+    @cached_property
+    def triage(self) -> Triage:
+        from vigil.handlers.triage import Triage
+        from vigil.sources.git import GitChangeInspector
+
+        return Triage(
+            knowledge=self.knowledge,
+            history=self.history,
+            changes=GitChangeInspector(),
+            clock=self.clock,
+            max_lines=self.settings.triage_max_lines,
+            max_fixes=self.settings.triage_max_fixes,
+            max_suspects=self.settings.triage_max_suspects,
+        )
+
+    @cached_property
+    def learner(self) -> Learner:
+        from vigil.handlers.learner import Learner
+        from vigil.sources.git import GitChangeInspector
+
+        return Learner(
+            log=self.log,
+            knowledge=self.knowledge,
+            history=self.history,
+            changes=GitChangeInspector(),
+            clock=self.clock,
+        )
+
+    def subscriptions(self) -> list[Subscription]:
+        """The durable consumers, in the order they are started."""
+        from vigil.handlers import learner, triage
+
+        return [
+            Subscription(triage.CONSUMER, (catalog.BUILD_RUN_FAILED,), self.triage.handle),
+            Subscription(learner.CONSUMER, (catalog.BUILD_RUN_PASSED,), self.learner.handle),
+        ]
+
+    def ensure_schema(self) -> None:
+        """Apply every namespace's migrations (the daemon does this at start)."""
+        _ = self.history, self.knowledge
+
+    # -- publishing from this process ------------------------------------------------------------
+
+    def event(self, event_type: str, data: dict[str, Any], **kwargs: Any) -> Event:
+        kwargs.setdefault("source", "vigil.cli")
+        return new_event(event_type, data, clock=self.clock, **kwargs)
+
+    def publish(self, events: Iterable[Event]) -> list[Event]:
+        """Store events in one transaction and wake the daemon if it runs."""
+        stored = self.log.append(events)
+        if stored:
+            ring(self.settings.home)
+        return stored
+
+    # -- vigil run -------------------------------------------------------------------------
+
+    def run(self, argv: Sequence[str], *, cwd: str | None = None) -> RunReport:
+        """Run a command with live output, record it, and diagnose or learn inline."""
+        from vigil.sources.command import command_line, run_command
+        from vigil.sources.git import git_state
+
+        directory = cwd or os.getcwd()
+        command = command_line(argv)
+        git_before = git_state(directory)
+        self.ensure_schema()
+        base = {"command": command, "argv": list(argv), "cwd": directory}
+        started = self.event(
+            catalog.BUILD_RUN_STARTED, {**base, "git": git_before}, subject=command
+        )
+        self.publish([started])
+        result = run_command(argv, cwd=directory, tail_bytes=self.settings.output_tail_bytes)
+        git_after = git_state(directory) if result.duration_ms > 0 else git_before
+        passed = result.exit_code == 0
+        finished = self.event(
+            catalog.BUILD_RUN_PASSED if passed else catalog.BUILD_RUN_FAILED,
+            {
+                **base,
+                "exit_code": result.exit_code,
+                "duration_ms": round(result.duration_ms, 3),
+                "output_tail": result.output_tail,
+                "output_bytes": result.output_bytes,
+                "truncated": result.truncated,
+                "git": git_after,
+            },
+            subject=command,
+            cause=started,
+        )
+        (finished,) = self.publish([finished])
+        diagnosis = None
+        learned: list[Event] = []
+        if passed:
+            from vigil.handlers import learner
+
+            learned = self.handle_inline(learner.CONSUMER, self.learner.handle, finished)
+        else:
+            diagnosis = self.diagnose_inline(finished)
+        return RunReport(result, finished, diagnosis, tuple(learned))
+
+    def handle_inline(self, consumer: str, handler: Handler, event: Event) -> list[Event]:
+        """Run a consumer's handler here and now, exactly once across processes."""
+        outputs = run_handler(self.log, consumer, handler, event, advance=False)
+        if outputs:
+            ring(self.settings.home)
+        return outputs or []
+
+    def diagnose_inline(self, failed: Event) -> Diagnosis:
+        """Triage a failure in this process; the daemon will find it already done."""
+        from vigil.events.bus import Outcome
+        from vigil.handlers import triage
+
+        diagnosis = self.triage.diagnose_event(failed)
+
+        def handler(event: Event) -> Outcome:
+            return Outcome(events=[self.triage.completed_event(event, diagnosis)])
+
+        self.handle_inline(triage.CONSUMER, handler, failed)
+        return diagnosis

@@ -1,0 +1,97 @@
+"""Terminal rendering of a diagnosis: short, scannable, coloured only on a terminal."""
+
+from __future__ import annotations
+
+from typing import Any, TextIO
+
+_COLOURS = {"red": "31", "green": "32", "yellow": "33", "blue": "34", "dim": "2", "bold": "1"}
+
+
+class Style:
+    def __init__(self, stream: TextIO) -> None:
+        self.enabled = hasattr(stream, "isatty") and stream.isatty()
+
+    def __call__(self, text: str, colour: str) -> str:
+        if not self.enabled:
+            return text
+        return f"\x1b[{_COLOURS[colour]}m{text}\x1b[0m"
+
+
+def _ago(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f}s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f}m"
+    if seconds < 129600:
+        return f"{seconds / 3600:.0f}h"
+    return f"{seconds / 86400:.0f}d"
+
+
+def render_diagnosis(
+    diagnosis: dict[str, Any], stream: TextIO, *, header: str | None = None,
+    event_id: str | None = None,
+) -> None:
+    """Print a diagnosis (``Diagnosis.to_dict()``) for a person."""
+    s = Style(stream)
+    out: list[str] = []
+    if header:
+        out.append(s(f"── vigil ── {header}", "bold"))
+    out.append(f"  {s(diagnosis['summary'], 'red')}")
+    failures = diagnosis["failures"]
+    for failure in failures[:8]:
+        where = failure.get("file") or ""
+        if where and failure.get("line"):
+            where += f":{failure['line']}"
+        test = failure.get("test") or ""
+        label = " ".join(p for p in (where, test if test != where else "") if p)
+        kind = f"{failure['error_type']}: " if failure.get("error_type") else ""
+        message = (kind + failure["message"])[:160]
+        out.append(f"  {s('✗', 'red')} {label}  {message}" if label else f"  ✗ {message}")
+    if len(failures) > 8:
+        out.append(s(f"  … and {len(failures) - 8} more", "dim"))
+    history = diagnosis.get("history") or {}
+    if history.get("seen"):
+        text = f"seen {history['seen']} time{'s' if history['seen'] != 1 else ''} before"
+        if history.get("first_seen"):
+            text += f", first {history['first_seen'][:16].replace('T', ' ')}"
+        if history.get("flaky"):
+            text += s(", flaky: it also passed on this same tree", "yellow")
+        out.append(f"  history: {text}")
+    elif diagnosis.get("fingerprint"):
+        flaky = history.get("flaky")
+        out.append("  history: first time seen" + (s(" (flaky)", "yellow") if flaky else ""))
+    for fix in diagnosis["known_fixes"][:3]:
+        if fix["match"] == "fingerprint" and fix["kind"] == "fix":
+            lead = "last time this was fixed by"
+        elif fix["match"] == "fingerprint":
+            lead = f"known {fix['kind']}"
+        else:
+            lead = f"similar {fix['kind']}"
+        status = "" if fix["status"] == "active" else f" ({fix['status']}"
+        if status:
+            status += f", confidence {fix['confidence']:.2f}, seen {fix['seen']}x)"
+        out.append(f"  {s('→', 'green')} {lead}: {s(fix['title'], 'green')}{status} "
+                   f"{s(fix['id'], 'dim')}")
+        files = fix.get("files") or []
+        if files and fix["match"] == "fingerprint":
+            out.append(s(f"      changed: {', '.join(files[:5])}", "dim"))
+    suspects = diagnosis["suspects"]
+    if suspects:
+        since = diagnosis.get("since_pass") or {}
+        when = f" (last green {since['time'][:16].replace('T', ' ')})" if since else ""
+        out.append(f"  suspects, changed since the last green run{when}:")
+        for suspect in suspects[:5]:
+            stat = ""
+            if suspect.get("added") is not None:
+                stat = f" +{suspect['added']} -{suspect['removed']}"
+            reason = suspect["reasons"][0] if suspect["reasons"] else ""
+            out.append(f"    {s(suspect['path'], 'yellow')}{s(stat, 'dim')}  {reason}")
+    for note in diagnosis.get("notes") or []:
+        out.append(s(f"  note: {note}", "dim"))
+    tail = f"fingerprint {diagnosis['fingerprint'] or '-'}"
+    tail += f" · triage {diagnosis['elapsed_ms']:.0f} ms"
+    if event_id:
+        tail += f" · vigil events --id {event_id}"
+    out.append(s(f"  {tail}", "dim"))
+    stream.write("\n".join(out) + "\n")
+    stream.flush()

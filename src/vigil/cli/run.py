@@ -1,0 +1,52 @@
+"""``vigil run -- CMD`` and ``vigil triage --log FILE``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+from vigil.cli.context import open_vigil
+from vigil.cli.events import _read_input
+from vigil.cli.render import render_diagnosis
+from vigil.errors import UsageError
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    argv = list(args.argv)
+    if argv and argv[0] == "--":
+        argv = argv[1:]
+    if not argv:
+        raise UsageError("vigil run: missing command (usage: vigil run -- CMD [ARGS...])")
+    with open_vigil() as vigil:
+        report = vigil.run(argv)
+        result = report.result
+        if result.error:
+            print(f"vigil: {result.error}", file=sys.stderr)
+        seconds = result.duration_ms / 1000
+        if report.diagnosis is not None:
+            render_diagnosis(
+                report.diagnosis.to_dict(),
+                sys.stderr,
+                header=f"failed (exit {result.exit_code}) in {seconds:.1f}s: "
+                f"{report.finished.subject}",
+                event_id=report.finished.id,
+            )
+        for learned in report.learned:
+            print(f"── vigil ── passed again; learned a candidate fix: {learned.data['title']} "
+                  f"({learned.data['entry_id']})", file=sys.stderr)
+    return result.exit_code
+
+
+def cmd_triage(args: argparse.Namespace) -> int:
+    text = _read_input(args.log)
+    with open_vigil() as vigil:
+        diagnosis = vigil.triage.diagnose(
+            text, cwd=args.cwd or os.getcwd(), command=args.cmdline
+        )
+    if args.json:
+        print(json.dumps(diagnosis.to_dict(), ensure_ascii=False))
+    else:
+        render_diagnosis(diagnosis.to_dict(), sys.stdout)
+    return 0

@@ -1,0 +1,141 @@
+"""Settings: one frozen object, loaded once by the composition root.
+
+Precedence, lowest first: defaults < ``$VIGIL_HOME/config.toml`` < ``VIGIL_*`` environment
+variables < command-line flags (passed in as ``overrides``). This is the only module that reads
+the environment. Secrets are never stored here: a config names the *variable* that holds a key.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from vigil.errors import ConfigError
+
+DEFAULT_PORT = 7878
+
+
+def default_home() -> Path:
+    """``$VIGIL_HOME`` or ``~/.local/share/vigil``."""
+    env = os.environ.get("VIGIL_HOME")
+    if env:
+        return Path(env).expanduser()
+    data = os.environ.get("XDG_DATA_HOME")
+    base = Path(data).expanduser() if data else Path.home() / ".local" / "share"
+    return base / "vigil"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable, with defaults that work on a fresh machine."""
+
+    home: Path
+    port: int = DEFAULT_PORT
+    host: str = "127.0.0.1"
+    log_level: str = "info"
+    # How much of a command's output `vigil run` keeps in its event (bytes of the tail).
+    output_tail_bytes: int = 64 * 1024
+    # Lines of output that triage parses at most (the tail is what matters).
+    triage_max_lines: int = 20_000
+    # How many known fixes and suspects triage reports at most.
+    triage_max_fixes: int = 5
+    triage_max_suspects: int = 10
+    # Raw provider tables from config.toml, validated by the reasoning layer.
+    providers: tuple[Mapping[str, Any], ...] = field(default_factory=tuple)
+
+    @property
+    def db_path(self) -> Path:
+        return self.home / "vigil.db"
+
+    @property
+    def config_path(self) -> Path:
+        return self.home / "config.toml"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.home / "logs"
+
+    @property
+    def run_dir(self) -> Path:
+        return self.home / "run"
+
+
+_ENV_FIELDS = {
+    "VIGIL_PORT": "port",
+    "VIGIL_HOST": "host",
+    "VIGIL_LOG_LEVEL": "log_level",
+    "VIGIL_OUTPUT_TAIL_BYTES": "output_tail_bytes",
+}
+
+_TOML_FIELDS = {
+    ("daemon", "port"): "port",
+    ("daemon", "log_level"): "log_level",
+    ("run", "output_tail_bytes"): "output_tail_bytes",
+    ("triage", "max_lines"): "triage_max_lines",
+    ("triage", "max_fixes"): "triage_max_fixes",
+    ("triage", "max_suspects"): "triage_max_suspects",
+}
+
+
+def _coerce(name: str, value: Any, origin: str) -> Any:
+    kinds = {f.name: f.type for f in fields(Settings)}
+    if kinds.get(name) in ("int", int):
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{origin}: {name} must be an integer, got {value!r}") from None
+        if number < 0:
+            raise ConfigError(f"{origin}: {name} must not be negative, got {number}")
+        return number
+    if not isinstance(value, str):
+        raise ConfigError(f"{origin}: {name} must be a string, got {value!r}")
+    return value
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        return {}
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+
+
+def load_settings(
+    overrides: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None
+) -> Settings:
+    """Build the settings from defaults, the config file, the environment and ``overrides``."""
+    environ = os.environ if env is None else env
+    home_env = environ.get("VIGIL_HOME")
+    home = Path(home_env).expanduser() if home_env else default_home()
+    if overrides and overrides.get("home"):
+        home = Path(overrides["home"]).expanduser()
+    settings = Settings(home=home)
+    document = _read_toml(settings.config_path)
+    changes: dict[str, Any] = {}
+    for (section, key), name in _TOML_FIELDS.items():
+        table = document.get(section, {})
+        if isinstance(table, dict) and key in table:
+            changes[name] = _coerce(name, table[key], f"config.toml [{section}] {key}")
+    reasoning = document.get("reasoning", {})
+    if isinstance(reasoning, dict):
+        providers = reasoning.get("providers", [])
+        if not isinstance(providers, list) or not all(isinstance(p, dict) for p in providers):
+            raise ConfigError("config.toml: [[reasoning.providers]] must be a list of tables")
+        changes["providers"] = tuple(providers)
+    for variable, name in _ENV_FIELDS.items():
+        if environ.get(variable):
+            changes[name] = _coerce(name, environ[variable], variable)
+    for name, value in (overrides or {}).items():
+        if name != "home" and value is not None:
+            changes[name] = _coerce(name, value, f"--{name.replace('_', '-')}")
+    if "port" in changes and not 0 <= changes["port"] <= 65535:
+        raise ConfigError(f"port must be between 0 and 65535, got {changes['port']}")
+    return replace(settings, **changes)

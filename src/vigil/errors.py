@@ -1,0 +1,87 @@
+"""Vigil's exceptions: one root with structured fields.
+
+The tree::
+
+    VigilError                      root; ``str(err)`` is one line fit for a user
+    ├── UsageError                  the user asked for something malformed (bad flag, bad time)
+    ├── InputError                  the input a user handed us is malformed (file, JSON line)
+    │   └── ValidationError         a structured payload failed validation
+    ├── NotFoundError               an id, entry or file that does not exist
+    ├── StorageError                the state database cannot be read or written
+    │   └── SchemaError             the database was written by a newer Vigil
+    ├── ConfigError                 ``config.toml`` or a ``VIGIL_*`` variable is invalid
+    ├── BusError                    publishing or consuming events failed
+    ├── SourceError                 a source (command, file, git) failed to produce events
+    └── DaemonError                 the daemon cannot start or cannot be reached
+
+Every error carries ``details`` (a small dict of structured context) so that logs and
+receipts can keep the facts without parsing the message.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class VigilError(Exception):
+    """Root of every error Vigil raises on purpose."""
+
+    exit_code: int = 1
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details: dict[str, Any] = details
+
+    def __str__(self) -> str:
+        return self.message.replace("\n", " ").strip()
+
+
+class UsageError(VigilError):
+    """The command line itself is wrong (unknown flag, bad value)."""
+
+    exit_code = 2
+
+
+class InputError(VigilError):
+    """Input handed to Vigil (a file, stdin, a payload) is malformed or unreadable."""
+
+    exit_code = 2
+
+
+class ValidationError(InputError):
+    """A structured payload (event, KB entry) does not satisfy its schema."""
+
+
+class NotFoundError(VigilError):
+    """The thing asked for (event id, KB entry, file) does not exist."""
+
+    exit_code = 3
+
+
+class StorageError(VigilError):
+    """The state database cannot be opened, read or written."""
+
+    exit_code = 4
+
+
+class SchemaError(StorageError):
+    """The database schema is newer than this Vigil understands."""
+
+
+class ConfigError(VigilError):
+    """Configuration (config.toml, VIGIL_* variables) is invalid."""
+
+    exit_code = 2
+
+
+class BusError(VigilError):
+    """The event bus failed to publish or deliver."""
+
+
+class SourceError(VigilError):
+    """A source failed to observe what it watches."""
+
+
+class DaemonError(VigilError):
+    """The daemon cannot start, or cannot be reached."""

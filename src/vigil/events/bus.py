@@ -1,0 +1,236 @@
+"""The in-process bus over the durable log: publish, live subscribers, durable consumers.
+
+- ``publish`` stores events (one transaction per call, so a batch is one append) and wakes every
+  consumer at once; other processes wake the bus through the doorbell (:meth:`EventBus.wake`).
+- A *durable consumer* has a name, type patterns and a handler. It reads the log from its stored
+  offset, so it replays whatever it missed while the daemon was down (at-least-once), and every
+  handled event is committed together with the handler's outputs and a done-marker keyed by event
+  id (see :meth:`SqliteEventLog.process`), so a replay never doubles an effect.
+- A handler that raises does not stop anything else: the failure is dead-lettered with its error,
+  ``bus.handler.failed`` is published, and the consumer moves on.
+- A *live subscriber* (``subscribe``) sees every new event from any process, in order, while the
+  bus runs; it is for views (dashboards, ``--follow``), not for work that must not be lost.
+  Subscribing returns the unsubscribe callable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import traceback
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from vigil.events.catalog import CONSUMER_FAILED
+from vigil.events.log import SqliteEventLog
+from vigil.events.model import Event, matches, new_event
+
+log = logging.getLogger("vigil.bus")
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What a handler produced: events to publish and store writes to commit with them."""
+
+    events: Sequence[Event] = ()
+    apply: Callable[[], Sequence[Event] | None] | None = None
+
+
+Handler = Callable[[Event], Outcome | None]
+Subscriber = Callable[[Event], Awaitable[None] | None]
+
+
+@dataclass(slots=True)
+class Consumer:
+    """A durable, named consumer of the event types matching ``patterns``."""
+
+    name: str
+    patterns: tuple[str, ...]
+    handler: Handler
+    batch: int = 256
+    wakeup: asyncio.Event = field(default_factory=asyncio.Event)
+    handled: int = 0
+    failed: int = 0
+
+
+def run_handler(log_: SqliteEventLog, consumer: str, handler: Handler, event: Event, *,
+                advance: bool = True) -> list[Event] | None:
+    """Handle ``event`` exactly once for ``consumer`` (blocking; used inline by the CLI too)."""
+
+    def work() -> tuple[Sequence[Event], Callable[[], Sequence[Event] | None] | None]:
+        outcome = handler(event) or Outcome()
+        return outcome.events, outcome.apply
+
+    return log_.process(consumer, event, work, advance=advance)
+
+
+class EventBus:
+    """Publish/subscribe over a :class:`SqliteEventLog`, with durable consumers."""
+
+    def __init__(self, event_log: SqliteEventLog, *, source: str = "vigil") -> None:
+        self.log = event_log
+        self.db = event_log.db
+        self.clock = event_log.clock
+        self.source = source
+        self._consumers: dict[str, Consumer] = {}
+        self._subscribers: list[tuple[tuple[str, ...], Subscriber]] = []
+        self._tasks: list[asyncio.Task[None]] = []
+        self._tail_wakeup = asyncio.Event()
+        self._tail_seq = 0
+        self._running = False
+
+    # -- wiring ----------------------------------------------------------------------------
+
+    def add_consumer(self, name: str, patterns: Sequence[str], handler: Handler) -> Consumer:
+        if name in self._consumers:
+            raise ValueError(f"consumer {name!r} is already registered")
+        consumer = Consumer(name=name, patterns=tuple(patterns), handler=handler)
+        self._consumers[name] = consumer
+        if self._running:
+            self._start_consumer(consumer)
+        return consumer
+
+    def subscribe(self, patterns: Sequence[str], callback: Subscriber) -> Callable[[], None]:
+        entry = (tuple(patterns), callback)
+        self._subscribers.append(entry)
+
+        def unsubscribe() -> None:
+            if entry in self._subscribers:
+                self._subscribers.remove(entry)
+
+        return unsubscribe
+
+    @property
+    def consumers(self) -> dict[str, Consumer]:
+        return dict(self._consumers)
+
+    # -- publishing ------------------------------------------------------------------------
+
+    async def publish(self, *events: Event) -> list[Event]:
+        """Store ``events`` in one transaction and wake the consumers."""
+        stored = await self.db.call(self.log.append, events)
+        self.wake()
+        return stored
+
+    def event(self, event_type: str, data: dict[str, Any], **kwargs: Any) -> Event:
+        """A new event from this bus's source and clock (not yet published)."""
+        kwargs.setdefault("source", self.source)
+        return new_event(event_type, data, clock=self.clock, **kwargs)
+
+    def wake(self) -> None:
+        """Something new is in the log: every consumer and the live tail look now."""
+        for consumer in self._consumers.values():
+            consumer.wakeup.set()
+        self._tail_wakeup.set()
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        if self._running:
+            return
+        self._running = True
+        self._tail_seq = await self.db.call(self.log.last_seq)
+        self._tasks.append(asyncio.create_task(self._tail(), name="bus:tail"))
+        for consumer in self._consumers.values():
+            self._start_consumer(consumer)
+
+    async def stop(self) -> None:
+        """Stop consuming; an event being handled finishes its transaction first."""
+        self._running = False
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            try:
+                await task
+            except asyncio.CancelledError:
+                pass
+        self._tasks.clear()
+
+    async def drain(self, timeout: float = 5.0) -> bool:
+        """Wait until every consumer has caught up with the log; ``False`` on timeout."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while loop.time() < deadline:
+            last = await self.db.call(self.log.last_seq)
+            pending = False
+            for consumer in self._consumers.values():
+                rest = await self.db.call(self.log.read_after,
+                                          await self.db.call(self.log.offset, consumer.name),
+                                          consumer.patterns, 1)
+                if rest:
+                    pending = True
+            if not pending and self._tail_seq >= last:
+                return True
+            await asyncio.sleep(0.005)
+        return False
+
+    def _start_consumer(self, consumer: Consumer) -> None:
+        consumer.wakeup = asyncio.Event()
+        consumer.wakeup.set()
+        task = asyncio.create_task(self._consume(consumer), name=f"bus:{consumer.name}")
+        self._tasks.append(task)
+
+    # -- loops -----------------------------------------------------------------------------
+
+    async def _consume(self, consumer: Consumer) -> None:
+        offset = await self.db.call(self.log.offset, consumer.name)
+        while True:
+            consumer.wakeup.clear()
+            batch = await self.db.call(
+                self.log.read_after, offset, consumer.patterns, consumer.batch
+            )
+            if not batch:
+                await consumer.wakeup.wait()
+                continue
+            for event in batch:
+                await self._deliver(consumer, event)
+                offset = event.seq or offset
+
+    async def _deliver(self, consumer: Consumer, event: Event) -> None:
+        try:
+            outputs = await self.db.call(
+                run_handler, self.log, consumer.name, consumer.handler, event
+            )
+        except Exception as exc:  # isolation: one bad handler never stops the bus
+            consumer.failed += 1
+            error = f"{type(exc).__name__}: {exc}"
+            log.error(
+                "handler failed",
+                extra={"consumer": consumer.name, "event_id": event.id, "error": error},
+            )
+            notice = new_event(
+                CONSUMER_FAILED,
+                {"consumer": consumer.name, "event_type": event.type, "error": error},
+                clock=self.clock,
+                source=self.source,
+                subject=consumer.name,
+                cause=event,
+            )
+            detail = "".join(traceback.format_exception(exc))[-8000:]
+            await self.db.call(self.log.dead_letter, consumer.name, event, error, detail, notice)
+            self.wake()
+            return
+        consumer.handled += 1
+        if outputs:
+            self.wake()
+
+    async def _tail(self) -> None:
+        while True:
+            self._tail_wakeup.clear()
+            batch = await self.db.call(self.log.read_after, self._tail_seq, (), 500)
+            if not batch:
+                await self._tail_wakeup.wait()
+                continue
+            for event in batch:
+                self._tail_seq = event.seq or self._tail_seq
+                for patterns, callback in list(self._subscribers):
+                    if patterns and not matches(event.type, patterns):
+                        continue
+                    try:
+                        result = callback(event)
+                        if inspect.isawaitable(result):
+                            await result
+                    except Exception:  # isolation: a subscriber cannot stop the tail
+                        log.exception("subscriber failed", extra={"event_id": event.id})

@@ -1,0 +1,316 @@
+"""The durable event log on SQLite: appends, reads by position, consumer offsets, dead letters.
+
+Tables (namespace ``events``)::
+
+    events            seq (position, never reused) | id | type | time | source | subject | data
+                      | fingerprint | correlation_id | causation_id
+    consumer_offsets  consumer -> highest seq it has finished
+    consumer_done     (consumer, event_id): the idempotency key; a handler's outputs, its store
+                      writes, this row and the new offset commit in ONE transaction, so a replay
+                      after a crash never doubles an effect
+    dead_letters      an event a handler failed on, with the error, kept for inspection
+
+Writers serialise on SQLite's lock (``BEGIN IMMEDIATE``), so ``seq`` becomes visible in order:
+a reader that has seen seq N never later finds a new event below N.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from vigil.clock import Clock, isoformat
+from vigil.errors import NotFoundError, UsageError
+from vigil.events.model import Event
+from vigil.storage import Database, apply_migrations, sql
+
+MIGRATIONS = [
+    sql(
+        """CREATE TABLE events (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            id TEXT NOT NULL UNIQUE,
+            type TEXT NOT NULL,
+            time TEXT NOT NULL,
+            source TEXT NOT NULL,
+            subject TEXT,
+            data TEXT NOT NULL,
+            fingerprint TEXT,
+            correlation_id TEXT,
+            causation_id TEXT
+        )""",
+        "CREATE INDEX events_type_seq ON events (type, seq)",
+        "CREATE INDEX events_time ON events (time)",
+        "CREATE INDEX events_causation ON events (causation_id) WHERE causation_id IS NOT NULL",
+        "CREATE INDEX events_subject ON events (subject, seq) WHERE subject IS NOT NULL",
+        "CREATE INDEX events_fingerprint ON events (fingerprint, seq) WHERE fingerprint IS NOT NULL",
+        """CREATE TABLE consumer_offsets (
+            consumer TEXT PRIMARY KEY,
+            seq INTEGER NOT NULL,
+            updated TEXT NOT NULL
+        )""",
+        """CREATE TABLE consumer_done (
+            consumer TEXT NOT NULL,
+            event_id TEXT NOT NULL,
+            PRIMARY KEY (consumer, event_id)
+        ) WITHOUT ROWID""",
+        """CREATE TABLE dead_letters (
+            id INTEGER PRIMARY KEY,
+            consumer TEXT NOT NULL,
+            event_id TEXT NOT NULL,
+            event_seq INTEGER,
+            error TEXT NOT NULL,
+            detail TEXT NOT NULL,
+            time TEXT NOT NULL
+        )""",
+        "CREATE INDEX dead_letters_consumer ON dead_letters (consumer, id)",
+    ),
+]
+
+_COLUMNS = (
+    "seq, id, type, time, source, subject, data, fingerprint, correlation_id, causation_id"
+)
+_INSERT = (
+    "INSERT INTO events (id, type, time, source, subject, data, fingerprint, correlation_id,"
+    " causation_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def _from_row(row: sqlite3.Row | tuple[Any, ...]) -> Event:
+    return Event(
+        seq=row[0],
+        id=row[1],
+        type=row[2],
+        time=row[3],
+        source=row[4],
+        subject=row[5],
+        data=json.loads(row[6]),
+        fingerprint=row[7],
+        correlation_id=row[8],
+        causation_id=row[9],
+    )
+
+
+def _params(event: Event) -> tuple[Any, ...]:
+    return (
+        event.id,
+        event.type,
+        event.time,
+        event.source,
+        event.subject,
+        event.data_json(),
+        event.fingerprint,
+        event.correlation_id,
+        event.causation_id,
+    )
+
+
+def glob_clause(patterns: Sequence[str]) -> tuple[str, list[str]]:
+    """SQL matching ``type`` against glob patterns (``*`` spans dots); empty means all."""
+    if not patterns or "*" in patterns:
+        return "1", []
+    return "(" + " OR ".join("type GLOB ?" for _ in patterns) + ")", list(patterns)
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    id: int
+    consumer: str
+    event_id: str
+    event_seq: int | None
+    error: str
+    detail: str
+    time: str
+
+
+class SqliteEventLog:
+    """Append-only event log with durable consumer bookkeeping."""
+
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self.db = db
+        self.clock = clock
+        apply_migrations(db, "events", MIGRATIONS)
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def append(self, events: Iterable[Event]) -> list[Event]:
+        """Store ``events`` in one transaction (all or nothing) and return them with ``seq``."""
+        batch = list(events)
+        if not batch:
+            return []
+        with self.db.transaction() as conn:
+            return self.append_in(conn, batch)
+
+    def append_in(self, conn: sqlite3.Connection, events: Sequence[Event]) -> list[Event]:
+        """Append inside a transaction the caller holds."""
+        if len(events) == 1:
+            cursor = conn.execute(_INSERT, _params(events[0]))
+            return [events[0].with_seq(int(cursor.lastrowid or 0))]
+        before = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0]
+        conn.executemany(_INSERT, [_params(e) for e in events])
+        # One writer at a time and AUTOINCREMENT: the batch occupies the next len(events) seqs.
+        rows = conn.execute("SELECT seq, id FROM events WHERE seq > ? ORDER BY seq", (before,))
+        seqs = {event_id: seq for seq, event_id in rows}
+        return [e.with_seq(seqs[e.id]) for e in events]
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def last_seq(self) -> int:
+        row = self.db.query_one("SELECT COALESCE(MAX(seq), 0) FROM events")
+        return int(row[0]) if row else 0
+
+    def read_after(self, seq: int, patterns: Sequence[str] = (), limit: int = 500) -> list[Event]:
+        """Events after position ``seq`` whose type matches, oldest first."""
+        where, params = glob_clause(patterns)
+        rows = self.db.query(
+            f"SELECT {_COLUMNS} FROM events WHERE seq > ? AND {where} ORDER BY seq LIMIT ?",
+            [seq, *params, limit],
+        )
+        return [_from_row(r) for r in rows]
+
+    def get(self, event_id: str) -> Event:
+        """One event by id (or unique id prefix)."""
+        row = self.db.query_one(f"SELECT {_COLUMNS} FROM events WHERE id = ?", (event_id,))
+        if row is None and len(event_id) >= 6:
+            rows = self.db.query(
+                f"SELECT {_COLUMNS} FROM events WHERE id >= ? AND id < ? LIMIT 2",
+                (event_id, event_id + "\U0010ffff"),
+            )
+            if len(rows) > 1:
+                raise UsageError(f"event id prefix {event_id!r} is ambiguous")
+            row = rows[0] if rows else None
+        if row is None:
+            raise NotFoundError(f"no event with id {event_id!r}")
+        return _from_row(row)
+
+    def find(
+        self,
+        *,
+        patterns: Sequence[str] = (),
+        since: str | None = None,
+        limit: int = 50,
+        after_seq: int = 0,
+        causation_id: str | None = None,
+        subject: str | None = None,
+        newest_first: bool = True,
+    ) -> list[Event]:
+        """Query events by type pattern, time, cause and subject."""
+        where, params = glob_clause(patterns)
+        clauses: list[str] = [where, "seq > ?"]
+        values: list[Any] = [*params, after_seq]
+        if since is not None:
+            clauses.append("time >= ?")
+            values.append(since)
+        if causation_id is not None:
+            clauses.append("causation_id = ?")
+            values.append(causation_id)
+        if subject is not None:
+            clauses.append("subject = ?")
+            values.append(subject)
+        order = "DESC" if newest_first else "ASC"
+        rows = self.db.query(
+            f"SELECT {_COLUMNS} FROM events WHERE {' AND '.join(clauses)} "
+            f"ORDER BY seq {order} LIMIT ?",
+            [*values, limit],
+        )
+        return [_from_row(r) for r in rows]
+
+    def count(self) -> int:
+        row = self.db.query_one("SELECT COUNT(*) FROM events")
+        return int(row[0]) if row else 0
+
+    # -- consumers -------------------------------------------------------------------------
+
+    def offset(self, consumer: str) -> int:
+        row = self.db.query_one(
+            "SELECT seq FROM consumer_offsets WHERE consumer = ?", (consumer,)
+        )
+        return int(row[0]) if row else 0
+
+    def offsets(self) -> dict[str, int]:
+        rows = self.db.query("SELECT consumer, seq FROM consumer_offsets ORDER BY consumer")
+        return {r[0]: int(r[1]) for r in rows}
+
+    def is_done(self, consumer: str, event_id: str) -> bool:
+        row = self.db.query_one(
+            "SELECT 1 FROM consumer_done WHERE consumer = ? AND event_id = ?",
+            (consumer, event_id),
+        )
+        return row is not None
+
+    def process(
+        self,
+        consumer: str,
+        event: Event,
+        work: Callable[[], tuple[Sequence[Event], Callable[[], Sequence[Event] | None] | None]],
+        *,
+        advance: bool = True,
+    ) -> list[Event] | None:
+        """Run a handler's ``work`` for ``event`` exactly once per consumer.
+
+        ``work`` computes (outside any lock) and returns the events to publish and an optional
+        ``apply`` callback for store writes (which may return more events to publish). Outputs, writes, the done-marker and the offset
+        commit together; ``None`` means another process (or an earlier run) already did it.
+        Work done inline, outside the consumer's own loop (``vigil run`` triaging its own
+        failure), passes ``advance=False``: the consumer may not have reached earlier events.
+        """
+        if self.is_done(consumer, event.id):
+            if advance:
+                self._advance(consumer, event)
+            return None
+        outputs, apply = work()
+        with self.db.transaction() as conn:
+            claimed = conn.execute(
+                "INSERT OR IGNORE INTO consumer_done (consumer, event_id) VALUES (?, ?)",
+                (consumer, event.id),
+            ).rowcount
+            if claimed:
+                more = apply() if apply is not None else None
+                batch = [*outputs, *(more or ())]
+                stored = self.append_in(conn, batch) if batch else []
+            if advance:
+                self._set_offset(conn, consumer, event.seq)
+        return stored if claimed else None
+
+    def dead_letter(
+        self, consumer: str, event: Event, error: str, detail: str, notice: Event | None = None
+    ) -> list[Event]:
+        """Record that ``consumer`` failed on ``event``; mark it done so the consumer moves on."""
+        with self.db.transaction() as conn:
+            conn.execute(
+                "INSERT INTO dead_letters (consumer, event_id, event_seq, error, detail, time)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (consumer, event.id, event.seq, error, detail, isoformat(self.clock.now())),
+            )
+            conn.execute(
+                "INSERT OR IGNORE INTO consumer_done (consumer, event_id) VALUES (?, ?)",
+                (consumer, event.id),
+            )
+            self._set_offset(conn, consumer, event.seq)
+            return self.append_in(conn, [notice]) if notice is not None else []
+
+    def dead_letters(self, consumer: str | None = None, limit: int = 100) -> list[DeadLetter]:
+        rows = self.db.query(
+            "SELECT id, consumer, event_id, event_seq, error, detail, time FROM dead_letters"
+            " WHERE (? IS NULL OR consumer = ?) ORDER BY id DESC LIMIT ?",
+            (consumer, consumer, limit),
+        )
+        return [DeadLetter(*r) for r in rows]
+
+    def _advance(self, consumer: str, event: Event) -> None:
+        if event.seq is None:
+            return
+        with self.db.transaction() as conn:
+            self._set_offset(conn, consumer, event.seq)
+
+    def _set_offset(self, conn: sqlite3.Connection, consumer: str, seq: int | None) -> None:
+        if seq is None:
+            return
+        conn.execute(
+            "INSERT INTO consumer_offsets (consumer, seq, updated) VALUES (?, ?, ?)"
+            " ON CONFLICT (consumer) DO UPDATE SET seq = MAX(seq, excluded.seq),"
+            " updated = excluded.updated",
+            (consumer, seq, isoformat(self.clock.now())),
+        )

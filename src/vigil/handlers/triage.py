@@ -1,0 +1,282 @@
+"""Triage: a deterministic diagnosis of a failed run, before any model is asked.
+
+In: ``build.run.failed``. Out: ``triage.completed`` (its ``causation_id`` is the failure's id,
+its ``fingerprint`` the run's fingerprint). The diagnosis holds
+
+- the structured failures the parsers found, and the run's fingerprint;
+- known fixes: knowledge entries linked to a fingerprint first, then by text similarity;
+- suspects: files changed since the last passing run of the same command in the same directory,
+  ranked higher when the failure names them, then by how recent and how small the change is;
+- history: first seen, seen N times before, flaky (came and went on an unchanged tree).
+
+``Triage.diagnose`` is also what ``vigil triage --log FILE`` runs on saved output.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import PurePath
+from typing import Any
+
+from vigil.clock import Clock
+from vigil.events.bus import Outcome
+from vigil.events.catalog import TRIAGE_COMPLETED
+from vigil.events.model import Event, new_event
+from vigil.memory.changes import ChangeInspector, ChangeSet
+from vigil.memory.history import FailureHistory, RunHistory
+from vigil.memory.knowledge import KnowledgeBase
+from vigil.parsing import Failure, parse_output
+
+CONSUMER = "triage"
+
+
+@dataclass(frozen=True, slots=True)
+class Suspect:
+    path: str
+    score: float
+    reasons: tuple[str, ...]
+    committed: bool
+    commits: tuple[str, ...] = ()
+    added: int | None = None
+    removed: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "score": round(self.score, 3),
+            "reasons": list(self.reasons),
+            "committed": self.committed,
+            "commits": list(self.commits),
+            "added": self.added,
+            "removed": self.removed,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnosis:
+    failures: tuple[Failure, ...]
+    fingerprint: str
+    tools: tuple[str, ...]
+    known_fixes: tuple[dict[str, Any], ...]
+    suspects: tuple[Suspect, ...]
+    history: FailureHistory | None
+    summary: str
+    elapsed_ms: float
+    since_pass: dict[str, Any] | None = None
+    notes: tuple[str, ...] = field(default=())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "failures": [f.to_dict() for f in self.failures],
+            "fingerprint": self.fingerprint,
+            "tools": list(self.tools),
+            "known_fixes": list(self.known_fixes),
+            "suspects": [s.to_dict() for s in self.suspects],
+            "history": self.history.to_dict() if self.history else None,
+            "since_pass": self.since_pass,
+            "summary": self.summary,
+            "notes": list(self.notes),
+            "elapsed_ms": round(self.elapsed_ms, 3),
+        }
+
+
+def summarize(failures: Sequence[Failure], tools: Sequence[str]) -> str:
+    """One line: how many failures, from which tool, and the first one."""
+    if not failures:
+        return "failed, but no known failure pattern was found in the output"
+    first = failures[0]
+    where = first.file or first.test or ""
+    if first.file and first.line:
+        where = f"{first.file}:{first.line}"
+    what = f"{first.error_type}: {first.message}" if first.error_type else first.message
+    count = f"{len(failures)} failure{'s' if len(failures) != 1 else ''}"
+    tool = "/".join(tools) if tools else first.tool
+    head = f"{count} ({tool})"
+    return f"{head}: {where} {what}".strip() if where else f"{head}: {what}"
+
+
+def _in_failures(path: str, failures: Sequence[Failure]) -> Failure | None:
+    for failure in failures:
+        if not failure.file:
+            continue
+        named = failure.file.replace("\\", "/").lstrip("./")
+        if named == path or named.endswith("/" + path) or path.endswith("/" + named):
+            return failure
+    return None
+
+
+def rank_suspects(changes: ChangeSet, failures: Sequence[Failure], output: str,
+                  limit: int) -> list[Suspect]:
+    """Order changed files by how likely they caused these failures."""
+    commit_rank = {c.sha: i for i, c in enumerate(changes.commits)}  # 0 = newest
+    subjects = {c.sha: c.subject for c in changes.commits}
+    suspects: list[Suspect] = []
+    for changed in changes.files:
+        score = 1.0
+        reasons: list[str] = []
+        hit = _in_failures(changed.path, failures)
+        if hit is not None:
+            score += 4.0
+            where = f"{hit.file}:{hit.line}" if hit.line else str(hit.file)
+            reasons.append(f"named by the failure at {where}")
+        elif PurePath(changed.path).name in output:
+            score += 1.5
+            reasons.append("mentioned in the output")
+        if not changed.committed:
+            score += 1.0
+            reasons.append("uncommitted change since the last green run")
+        else:
+            newest = min((commit_rank.get(sha, 99) for sha in changed.commits), default=99)
+            score += 1.0 / (1 + newest)
+            first = changed.commits[0] if changed.commits else ""
+            reasons.append(f"changed in {first} {subjects.get(first, '')}".strip())
+        size = (changed.added or 0) + (changed.removed or 0)
+        if size:
+            score += 0.3 / (1 + size / 50)
+        suspects.append(
+            Suspect(
+                path=changed.path,
+                score=score,
+                reasons=tuple(reasons),
+                committed=changed.committed,
+                commits=changed.commits,
+                added=changed.added,
+                removed=changed.removed,
+            )
+        )
+    suspects.sort(key=lambda s: (-s.score, s.path))
+    return suspects[:limit]
+
+
+def _fix_dict(fix: Any) -> dict[str, Any]:
+    entry = fix.entry
+    provenance = entry.provenance or {}
+    return {
+        "id": entry.id,
+        "kind": entry.kind,
+        "title": entry.title,
+        "status": entry.status,
+        "confidence": round(float(entry.confidence), 3),
+        "seen": entry.seen,
+        "match": fix.match,
+        "score": round(float(fix.score), 3),
+        "body": entry.body[:2000],
+        "files": list(provenance.get("files", []))[:20],
+    }
+
+
+class Triage:
+    """Builds diagnoses and handles ``build.run.failed`` on the bus."""
+
+    def __init__(
+        self,
+        *,
+        knowledge: KnowledgeBase,
+        history: RunHistory,
+        changes: ChangeInspector,
+        clock: Clock,
+        max_lines: int = 20_000,
+        max_fixes: int = 5,
+        max_suspects: int = 10,
+    ) -> None:
+        self.knowledge = knowledge
+        self.history = history
+        self.changes = changes
+        self.clock = clock
+        self.max_lines = max_lines
+        self.max_fixes = max_fixes
+        self.max_suspects = max_suspects
+
+    def diagnose(
+        self,
+        output: str,
+        *,
+        command: str | None = None,
+        cwd: str | None = None,
+        git: Mapping[str, Any] | None = None,
+        before_seq: int | None = None,
+        cause_id: str | None = None,
+    ) -> Diagnosis:
+        started = time.perf_counter()
+        lines = output.splitlines()
+        if len(lines) > self.max_lines:
+            output = "\n".join(lines[-self.max_lines :])
+        parsed = parse_output(output, cwd=cwd, command=command)
+        failures = parsed.failures
+        fingerprints = [parsed.fingerprint] if parsed.fingerprint else []
+        fingerprints += [f.fingerprint for f in failures if f.fingerprint]
+        text = " ".join(
+            " ".join(p for p in (f.error_type, f.message, f.test) if p) for f in failures[:10]
+        )[:1000]
+        known = self.knowledge.known_fixes(fingerprints, text, limit=self.max_fixes)
+        fixes = tuple(_fix_dict(k) for k in known)
+        notes: list[str] = []
+        suspects: list[Suspect] = []
+        since_pass: dict[str, Any] | None = None
+        history: FailureHistory | None = None
+        if parsed.fingerprint:
+            history = self.history.failure_history(
+                parsed.fingerprint,
+                subject=command,
+                cwd=cwd,
+                tree=(git or {}).get("tree"),
+                exclude_cause=cause_id,
+            )
+        if before_seq is not None and command is not None:
+            last_pass = self.history.last_run(command, cwd, before_seq, status="passed")
+            if last_pass is None:
+                notes.append("no passing run of this command is recorded yet")
+            elif git:
+                before = self.history.git_of(last_pass.event_id)
+                if before:
+                    change_set = self.changes.changes(before, git)
+                    suspects = rank_suspects(change_set, failures, output, self.max_suspects)
+                    notes.extend(change_set.notes)
+                    since_pass = {
+                        "event_id": last_pass.event_id,
+                        "time": last_pass.time,
+                        "head": last_pass.head,
+                        "commits": [c.to_dict() for c in change_set.commits[:20]],
+                    }
+        elapsed = (time.perf_counter() - started) * 1000
+        return Diagnosis(
+            failures=failures,
+            fingerprint=parsed.fingerprint,
+            tools=parsed.tools,
+            known_fixes=fixes,
+            suspects=tuple(suspects),
+            history=history,
+            summary=summarize(failures, parsed.tools),
+            elapsed_ms=elapsed,
+            since_pass=since_pass,
+            notes=tuple(notes),
+        )
+
+    def diagnose_event(self, event: Event) -> Diagnosis:
+        data = event.data
+        return self.diagnose(
+            str(data.get("output_tail") or ""),
+            command=event.subject or data.get("command"),
+            cwd=data.get("cwd"),
+            git=data.get("git") if isinstance(data.get("git"), dict) else None,
+            before_seq=event.seq,
+            cause_id=event.id,
+        )
+
+    def completed_event(self, event: Event, diagnosis: Diagnosis) -> Event:
+        return new_event(
+            TRIAGE_COMPLETED,
+            diagnosis.to_dict(),
+            clock=self.clock,
+            source="vigil.triage",
+            subject=event.subject,
+            fingerprint=diagnosis.fingerprint or None,
+            cause=event,
+        )
+
+    def handle(self, event: Event) -> Outcome:
+        """Bus handler: diagnose the failure and publish ``triage.completed``."""
+        diagnosis = self.diagnose_event(event)
+        return Outcome(events=[self.completed_event(event, diagnosis)])

@@ -1,0 +1,182 @@
+"""The durable bus: publish, durable consumers, replay, isolation, idempotency, doorbell."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from pathlib import Path
+
+from vigil.events.bus import EventBus, Outcome
+from vigil.events.doorbell import Doorbell, ring
+from vigil.events.log import SqliteEventLog
+from vigil.events.model import Event, new_event
+from vigil.storage import Database
+from vigil.testing import FakeClock, capture_events
+
+
+def _open(path: Path) -> tuple[Database, SqliteEventLog, EventBus]:
+    db = Database(path)
+    log = SqliteEventLog(db, FakeClock())
+    return db, log, EventBus(log)
+
+
+def _ev(log: SqliteEventLog, kind: str = "build.run.failed", **data: object) -> Event:
+    return new_event(kind, dict(data), clock=log.clock, source="test")
+
+
+async def _until(predicate: object, timeout: float = 5.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():  # type: ignore[operator]
+        assert loop.time() < deadline, "condition not reached in time"
+        await asyncio.sleep(0.005)
+
+
+async def test_consumer_receives_matching_events_only(tmp_path: Path) -> None:
+    """A durable consumer is handed exactly the events whose type matches its pattern."""
+    db, log, bus = _open(tmp_path / "v.db")
+    seen: list[str] = []
+    bus.add_consumer("c", ["build.*"], lambda e: seen.append(e.type) or None)
+    await bus.start()
+    await bus.publish(_ev(log, "build.run.failed"), _ev(log, "kb.entry.added"),
+                      _ev(log, "build.run.passed"))
+    await _until(lambda: len(seen) == 2)
+    await bus.stop()
+    db.close()
+    assert seen == ["build.run.failed", "build.run.passed"]
+
+
+async def test_consumer_replays_what_it_missed_after_restart(tmp_path: Path) -> None:
+    """Events stored while no consumer ran are handled at the next start, each exactly once."""
+    path = tmp_path / "v.db"
+    db, log, bus = _open(path)
+    seen: list[str] = []
+    bus.add_consumer("c", ["*"], lambda e: seen.append(e.id) or None)
+    await bus.start()
+    first = await bus.publish(_ev(log))
+    await _until(lambda: len(seen) == 1)
+    await bus.stop()
+    log.append([_ev(log) for _ in range(5)])  # while "down"
+    db.close()
+
+    db, log, bus = _open(path)
+    again: list[str] = []
+    bus.add_consumer("c", ["*"], lambda e: again.append(e.id) or None)
+    await bus.start()
+    await _until(lambda: len(again) == 5)
+    await bus.stop()
+    db.close()
+    assert first[0].id not in again
+    assert len(set(again)) == 5
+
+
+async def test_failing_handler_is_dead_lettered_and_others_continue(tmp_path: Path) -> None:
+    """A handler that raises does not stop other consumers; its event lands in dead letters."""
+    db, log, bus = _open(tmp_path / "v.db")
+    good: list[str] = []
+
+    def bad(event: Event) -> None:
+        raise RuntimeError("boom")
+
+    bus.add_consumer("bad", ["build.*"], bad)
+    bus.add_consumer("good", ["build.*"], lambda e: good.append(e.id) or None)
+    await bus.start()
+    stored = await bus.publish(_ev(log), _ev(log))
+    await _until(lambda: len(good) == 2 and len(log.dead_letters("bad")) == 2)
+    await bus.stop()
+    letters = log.dead_letters("bad")
+    notices = log.find(patterns=["bus.handler.failed"])
+    db.close()
+    assert {d.event_id for d in letters} == {e.id for e in stored}
+    assert all("RuntimeError: boom" in d.error for d in letters)
+    assert len(notices) == 2
+
+
+async def test_outputs_commit_once_even_when_handled_twice(tmp_path: Path) -> None:
+    """Handling the same event again (replay, or a second process) never doubles its outputs."""
+    db, log, bus = _open(tmp_path / "v.db")
+
+    def handler(event: Event) -> Outcome:
+        return Outcome(events=[new_event("triage.completed", {}, clock=log.clock,
+                                         source="t", cause=event)])
+
+    (failed,) = log.append([_ev(log)])
+    from vigil.events.bus import run_handler
+
+    first = run_handler(log, "triage", handler, failed, advance=False)
+    second = run_handler(log, "triage", handler, failed, advance=False)
+    bus.add_consumer("triage", ["build.run.failed"], handler)
+    await bus.start()
+    await _until(lambda: log.offset("triage") == failed.seq)
+    await bus.stop()
+    outputs = log.find(patterns=["triage.completed"], causation_id=failed.id)
+    db.close()
+    assert first is not None and second is None
+    assert len(outputs) == 1
+
+
+async def test_live_subscriber_sees_events_and_unsubscribes(tmp_path: Path) -> None:
+    """A live subscriber gets new events until it calls the unsubscribe it was given."""
+    db, log, bus = _open(tmp_path / "v.db")
+    await bus.start()
+    with capture_events(bus, "build.*") as seen:
+        await bus.publish(_ev(log), _ev(log, "other.thing.happened"))
+        await _until(lambda: len(seen) == 1)
+    await bus.publish(_ev(log))
+    await asyncio.sleep(0.05)
+    await bus.stop()
+    db.close()
+    assert len(seen) == 1
+
+
+async def test_doorbell_from_another_process_wakes_consumer(tmp_path: Path) -> None:
+    """An event stored by another process and rung on the doorbell is handled without polling."""
+    home = tmp_path / "home"
+    home.mkdir()
+    path = home / "vigil.db"
+    db, log, bus = _open(path)
+    seen: list[str] = []
+    bus.add_consumer("c", ["build.*"], lambda e: seen.append(e.id) or None)
+    bell = Doorbell(home, bus.wake)
+    await bell.open()
+    await bus.start()
+    script = (
+        "import sys; from pathlib import Path\n"
+        "from vigil.storage import Database\n"
+        "from vigil.events.log import SqliteEventLog\n"
+        "from vigil.events.model import new_event\n"
+        "from vigil.events.doorbell import ring\n"
+        "from vigil.clock import SystemClock\n"
+        "home = Path(sys.argv[1]); db = Database(home / 'vigil.db')\n"
+        "log = SqliteEventLog(db, SystemClock())\n"
+        "log.append([new_event('build.run.failed', {}, clock=log.clock, source='x')])\n"
+        "print(ring(home)); db.close()\n"
+    )
+    done = await asyncio.to_thread(
+        subprocess.run, [sys.executable, "-c", script, str(home)], capture_output=True,
+        text=True, check=True,
+    )
+    await _until(lambda: len(seen) == 1, timeout=5)
+    await bus.stop()
+    bell.close()
+    db.close()
+    assert done.stdout.strip() == "True"
+
+
+async def test_second_daemon_cannot_take_the_doorbell(tmp_path: Path) -> None:
+    """Only one listener may hold a home's doorbell; ringing without one reports False."""
+    assert ring(tmp_path) is False
+    first = Doorbell(tmp_path, lambda: None)
+    await first.open()
+    second = Doorbell(tmp_path, lambda: None)
+    try:
+        try:
+            await second.open()
+            raised = False
+        except Exception as exc:
+            raised = "already running" in str(exc)
+        assert raised
+        assert ring(tmp_path) is True
+    finally:
+        first.close()
