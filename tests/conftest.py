@@ -47,8 +47,7 @@ def _no_leaked_threads() -> Iterator[None]:
     deadline = time.monotonic() + 2.0
     while True:
         leaked = [
-            t for t in threading.enumerate()
-            if t not in before and t.is_alive() and not t.daemon
+            t for t in threading.enumerate() if t not in before and t.is_alive() and not t.daemon
         ]
         if not leaked or time.monotonic() > deadline:
             break

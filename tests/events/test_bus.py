@@ -7,6 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from vigil.errors import DaemonError
 from vigil.events.bus import EventBus, Outcome
 from vigil.events.doorbell import Doorbell, ring
 from vigil.events.log import SqliteEventLog
@@ -39,8 +42,9 @@ async def test_consumer_receives_matching_events_only(tmp_path: Path) -> None:
     seen: list[str] = []
     bus.add_consumer("c", ["build.*"], lambda e: seen.append(e.type) or None)
     await bus.start()
-    await bus.publish(_ev(log, "build.run.failed"), _ev(log, "kb.entry.added"),
-                      _ev(log, "build.run.passed"))
+    await bus.publish(
+        _ev(log, "build.run.failed"), _ev(log, "kb.entry.added"), _ev(log, "build.run.passed")
+    )
     await _until(lambda: len(seen) == 2)
     await bus.stop()
     db.close()
@@ -98,8 +102,9 @@ async def test_outputs_commit_once_even_when_handled_twice(tmp_path: Path) -> No
     db, log, bus = _open(tmp_path / "v.db")
 
     def handler(event: Event) -> Outcome:
-        return Outcome(events=[new_event("triage.completed", {}, clock=log.clock,
-                                         source="t", cause=event)])
+        return Outcome(
+            events=[new_event("triage.completed", {}, clock=log.clock, source="t", cause=event)]
+        )
 
     (failed,) = log.append([_ev(log)])
     from vigil.events.bus import run_handler
@@ -135,7 +140,7 @@ async def test_doorbell_from_another_process_wakes_consumer(tmp_path: Path) -> N
     home = tmp_path / "home"
     home.mkdir()
     path = home / "vigil.db"
-    db, log, bus = _open(path)
+    db, _, bus = _open(path)
     seen: list[str] = []
     bus.add_consumer("c", ["build.*"], lambda e: seen.append(e.id) or None)
     bell = Doorbell(home, bus.wake)
@@ -154,8 +159,11 @@ async def test_doorbell_from_another_process_wakes_consumer(tmp_path: Path) -> N
         "print(ring(home)); db.close()\n"
     )
     done = await asyncio.to_thread(
-        subprocess.run, [sys.executable, "-c", script, str(home)], capture_output=True,
-        text=True, check=True,
+        subprocess.run,
+        [sys.executable, "-c", script, str(home)],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     await _until(lambda: len(seen) == 1, timeout=5)
     await bus.stop()
@@ -171,12 +179,8 @@ async def test_second_daemon_cannot_take_the_doorbell(tmp_path: Path) -> None:
     await first.open()
     second = Doorbell(tmp_path, lambda: None)
     try:
-        try:
+        with pytest.raises(DaemonError, match="already running"):
             await second.open()
-            raised = False
-        except Exception as exc:
-            raised = "already running" in str(exc)
-        assert raised
         assert ring(tmp_path) is True
     finally:
         first.close()

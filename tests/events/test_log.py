@@ -37,8 +37,9 @@ def test_batch_append_is_all_or_nothing(tmp_path: Path) -> None:
 def test_batch_gets_consecutive_positions(tmp_path: Path) -> None:
     """Events appended together come back with increasing seq in the order given."""
     db, log = _log(tmp_path / "v.db")
-    stored = log.append([new_event("a.b.c", {"i": i}, clock=log.clock, source="t")
-                         for i in range(50)])
+    stored = log.append(
+        [new_event("a.b.c", {"i": i}, clock=log.clock, source="t") for i in range(50)]
+    )
     assert [e.seq for e in stored] == list(range(1, 51))
     assert [e.data["i"] for e in log.read_after(0, (), 100)] == list(range(50))
     db.close()
@@ -87,13 +88,15 @@ class ReplayMachine(RuleBasedStateMachine):
         self.appended: list[str] = []
 
     def _handler(self, event: Event) -> Outcome:
-        return Outcome(events=[new_event("out.put.done", {}, clock=self.log.clock,
-                                         source="m", cause=event)])
+        return Outcome(
+            events=[new_event("out.put.done", {}, clock=self.log.clock, source="m", cause=event)]
+        )
 
     @rule(n=st.integers(min_value=1, max_value=5))
     def append(self, n: int) -> None:
-        stored = self.log.append([new_event("in.put.came", {}, clock=self.log.clock,
-                                            source="m") for _ in range(n)])
+        stored = self.log.append(
+            [new_event("in.put.came", {}, clock=self.log.clock, source="m") for _ in range(n)]
+        )
         self.appended += [e.id for e in stored]
 
     @rule(k=st.integers(min_value=1, max_value=4))

@@ -31,6 +31,14 @@ if TYPE_CHECKING:
     from vigil.sources.command import RunResult
 
 
+# The durable consumers the daemon runs: (name, event types). Names are stored offsets: never
+# rename one without a migration of ``consumer_offsets``.
+CONSUMERS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("triage", (catalog.BUILD_RUN_FAILED,)),
+    ("learner", (catalog.BUILD_RUN_PASSED,)),
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Subscription:
     """A durable consumer the daemon runs: name, event types, handler."""
@@ -116,12 +124,8 @@ class Vigil:
 
     def subscriptions(self) -> list[Subscription]:
         """The durable consumers, in the order they are started."""
-        from vigil.handlers import learner, triage
-
-        return [
-            Subscription(triage.CONSUMER, (catalog.BUILD_RUN_FAILED,), self.triage.handle),
-            Subscription(learner.CONSUMER, (catalog.BUILD_RUN_PASSED,), self.learner.handle),
-        ]
+        handlers = {"triage": self.triage.handle, "learner": self.learner.handle}
+        return [Subscription(name, patterns, handlers[name]) for name, patterns in CONSUMERS]
 
     def ensure_schema(self) -> None:
         """Apply every namespace's migrations (the daemon does this at start)."""

@@ -16,6 +16,7 @@ import logging
 import os
 import signal
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from vigil import __version__
@@ -98,7 +99,7 @@ class Daemon:
             for sub in self.vigil.subscriptions():
                 self.bus.add_consumer(sub.name, sub.patterns, sub.handler)
             await self.bus.start()
-            server, serving = await self._serve_http()
+            server = await self._serve_http()
             self._write_state()
             await self.bus.publish(
                 self.bus.event(
@@ -113,8 +114,15 @@ class Daemon:
             self._ready = False
             await self._shutdown(doorbell, server)
 
-    async def _serve_http(self) -> tuple[Any, asyncio.Task[None]]:
+    async def _serve_http(self) -> Any:
         import uvicorn
+
+        class _QuietServer(uvicorn.Server):
+            """uvicorn without its own signal handling: the daemon owns SIGINT/SIGTERM."""
+
+            @contextlib.contextmanager
+            def capture_signals(self) -> Iterator[None]:
+                yield
 
         from vigil.api.http import create_app
 
@@ -127,19 +135,17 @@ class Daemon:
             access_log=False,
             lifespan="off",
         )
-        server = uvicorn.Server(config)
-        server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+        server = _QuietServer(config)
         serving = asyncio.create_task(server.serve(), name="http")
         while not server.started:
             if serving.done():
                 serving.result()  # raises the bind error
-                raise DaemonError(f"cannot serve HTTP on {self.settings.host}:"
-                                  f"{self.settings.port}")
+                raise DaemonError(f"cannot serve HTTP on {self.settings.host}:{self.settings.port}")
             await asyncio.sleep(0.01)
         sockets = [s for srv in server.servers for s in srv.sockets]
         self.port = int(sockets[0].getsockname()[1]) if sockets else self.settings.port
         self._serving = serving
-        return server, serving
+        return server
 
     def _write_state(self) -> None:
         run_dir = self.settings.run_dir
@@ -165,8 +171,11 @@ class Daemon:
             await asyncio.wait_for(self.bus.stop(), STAGE_TIMEOUT_S)
         with contextlib.suppress(Exception):
             self.vigil.publish(
-                [self.vigil.event(catalog.DAEMON_STOPPED, {"pid": os.getpid()},
-                                  source="vigil.daemon")]
+                [
+                    self.vigil.event(
+                        catalog.DAEMON_STOPPED, {"pid": os.getpid()}, source="vigil.daemon"
+                    )
+                ]
             )
         (self.settings.run_dir / "daemon.json").unlink(missing_ok=True)
         await self.vigil.db.call(lambda: None)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from vigil import __version__
+from vigil.app import CONSUMERS
 from vigil.cli.context import open_vigil, settings
 from vigil.events.doorbell import is_listening
 
@@ -17,8 +18,11 @@ def cmd_up(args: argparse.Namespace) -> int:
     from vigil.app.daemon import serve
 
     config = settings(port=args.port)
-    print(f"vigil {__version__}: daemon for {config.home} on http://{config.host}:"
-          f"{config.port} (Ctrl-C stops)", file=sys.stderr)
+    print(
+        f"vigil {__version__}: daemon for {config.home} on http://{config.host}:"
+        f"{config.port} (Ctrl-C stops)",
+        file=sys.stderr,
+    )
     serve(config)
     return 0
 
@@ -55,17 +59,20 @@ def collect_status() -> dict[str, Any]:
             row = vigil.db.query_one("SELECT COUNT(*) FROM kb_entries")
             kb_count = int(row[0]) if row else 0
         consumers = {}
-        for sub in vigil.subscriptions():
-            offset = offsets.get(sub.name, 0)
-            lag = len(vigil.log.read_after(offset, sub.patterns, 10_000))
-            consumers[sub.name] = {"offset": offset, "pending": lag}
+        for name, patterns in CONSUMERS:
+            offset = offsets.get(name, 0)
+            lag = len(vigil.log.read_after(offset, patterns, 10_000))
+            consumers[name] = {"offset": offset, "pending": lag}
         return {
             "version": __version__,
             "home": str(config.home),
             "daemon": {"running": running, **(daemon or {})},
             "database": {"path": str(config.db_path), "bytes": _size(config.db_path)},
-            "events": {"count": vigil.log.count(), "last_seq": last,
-                       "last": newest[0].to_dict() if newest else None},
+            "events": {
+                "count": vigil.log.count(),
+                "last_seq": last,
+                "last": newest[0].to_dict() if newest else None,
+            },
             "consumers": consumers,
             "dead_letters": dead,
             "knowledge_entries": kb_count,

@@ -9,15 +9,22 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from vigil.clock import SystemClock, isoformat, parse_since
 from vigil.cli.context import open_vigil
+from vigil.clock import SystemClock, isoformat, parse_since
 from vigil.errors import InputError, UsageError, ValidationError, VigilError
 from vigil.events.catalog import validate_known
 from vigil.events.model import Event, check_type, new_event
 
 FOLLOW_INTERVAL_S = 0.1
-_INGEST_KEYS = {"type", "data", "source", "subject", "fingerprint", "correlation_id",
-                "causation_id"}
+_INGEST_KEYS = {
+    "type",
+    "data",
+    "source",
+    "subject",
+    "fingerprint",
+    "correlation_id",
+    "causation_id",
+}
 
 
 def _line(event: Event) -> str:
@@ -172,10 +179,21 @@ def cmd_dead_letters(args: argparse.Namespace) -> int:
     with open_vigil() as vigil:
         letters = vigil.log.dead_letters(limit=args.limit)
     if args.json:
-        print(json.dumps([
-            {"id": d.id, "consumer": d.consumer, "event_id": d.event_id, "error": d.error,
-             "time": d.time, "detail": d.detail} for d in letters
-        ]))
+        print(
+            json.dumps(
+                [
+                    {
+                        "id": d.id,
+                        "consumer": d.consumer,
+                        "event_id": d.event_id,
+                        "error": d.error,
+                        "time": d.time,
+                        "detail": d.detail,
+                    }
+                    for d in letters
+                ]
+            )
+        )
         return 0
     if not letters:
         print("no dead letters")

@@ -28,7 +28,10 @@ def _ago(seconds: float) -> str:
 
 
 def render_diagnosis(
-    diagnosis: dict[str, Any], stream: TextIO, *, header: str | None = None,
+    diagnosis: dict[str, Any],
+    stream: TextIO,
+    *,
+    header: str | None = None,
     event_id: str | None = None,
 ) -> None:
     """Print a diagnosis (``Diagnosis.to_dict()``) for a person."""
@@ -70,8 +73,9 @@ def render_diagnosis(
         status = "" if fix["status"] == "active" else f" ({fix['status']}"
         if status:
             status += f", confidence {fix['confidence']:.2f}, seen {fix['seen']}x)"
-        out.append(f"  {s('→', 'green')} {lead}: {s(fix['title'], 'green')}{status} "
-                   f"{s(fix['id'], 'dim')}")
+        out.append(
+            f"  {s('→', 'green')} {lead}: {s(fix['title'], 'green')}{status} {s(fix['id'], 'dim')}"
+        )
         files = fix.get("files") or []
         if files and fix["match"] == "fingerprint":
             out.append(s(f"      changed: {', '.join(files[:5])}", "dim"))

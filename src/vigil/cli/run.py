@@ -34,17 +34,18 @@ def cmd_run(args: argparse.Namespace) -> int:
                 event_id=report.finished.id,
             )
         for learned in report.learned:
-            print(f"── vigil ── passed again; learned a candidate fix: {learned.data['title']} "
-                  f"({learned.data['entry_id']})", file=sys.stderr)
+            print(
+                f"── vigil ── passed again; learned a candidate fix: {learned.data['title']} "
+                f"({learned.data['entry_id']})",
+                file=sys.stderr,
+            )
     return result.exit_code
 
 
 def cmd_triage(args: argparse.Namespace) -> int:
     text = _read_input(args.log)
     with open_vigil() as vigil:
-        diagnosis = vigil.triage.diagnose(
-            text, cwd=args.cwd or os.getcwd(), command=args.cmdline
-        )
+        diagnosis = vigil.triage.diagnose(text, cwd=args.cwd or os.getcwd(), command=args.cmdline)
     if args.json:
         print(json.dumps(diagnosis.to_dict(), ensure_ascii=False))
     else:

@@ -55,8 +55,9 @@ class Consumer:
     failed: int = 0
 
 
-def run_handler(log_: SqliteEventLog, consumer: str, handler: Handler, event: Event, *,
-                advance: bool = True) -> list[Event] | None:
+def run_handler(
+    log_: SqliteEventLog, consumer: str, handler: Handler, event: Event, *, advance: bool = True
+) -> list[Event] | None:
     """Handle ``event`` exactly once for ``consumer`` (blocking; used inline by the CLI too)."""
 
     def work() -> tuple[Sequence[Event], Callable[[], Sequence[Event] | None] | None]:
@@ -156,9 +157,12 @@ class EventBus:
             last = await self.db.call(self.log.last_seq)
             pending = False
             for consumer in self._consumers.values():
-                rest = await self.db.call(self.log.read_after,
-                                          await self.db.call(self.log.offset, consumer.name),
-                                          consumer.patterns, 1)
+                rest = await self.db.call(
+                    self.log.read_after,
+                    await self.db.call(self.log.offset, consumer.name),
+                    consumer.patterns,
+                    1,
+                )
                 if rest:
                     pending = True
             if not pending and self._tail_seq >= last:
@@ -193,7 +197,7 @@ class EventBus:
             outputs = await self.db.call(
                 run_handler, self.log, consumer.name, consumer.handler, event
             )
-        except Exception as exc:  # isolation: one bad handler never stops the bus
+        except Exception as exc:  # noqa: BLE001 - isolation: one bad handler never stops the bus
             consumer.failed += 1
             error = f"{type(exc).__name__}: {exc}"
             log.error(
@@ -232,5 +236,5 @@ class EventBus:
                         result = callback(event)
                         if inspect.isawaitable(result):
                             await result
-                    except Exception:  # isolation: a subscriber cannot stop the tail
+                    except Exception:
                         log.exception("subscriber failed", extra={"event_id": event.id})

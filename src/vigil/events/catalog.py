@@ -92,7 +92,8 @@ def validate_known(event_type: str, data: Mapping[str, Any]) -> None:
     """Raise :class:`ValidationError` when a catalogued event's fields have the wrong types."""
     for name, kinds in _FIELD_TYPES.get(event_type, {}).items():
         if name in data and (
-            not isinstance(data[name], kinds) or isinstance(data[name], bool) and bool not in kinds
+            not isinstance(data[name], kinds)
+            or (isinstance(data[name], bool) and bool not in kinds)
         ):
             expected = " or ".join(k.__name__ for k in kinds)
             raise ValidationError(f"{event_type}: field {name!r} must be {expected}")

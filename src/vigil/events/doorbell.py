@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import socket
-import sys
+import platform
 from collections.abc import Callable
 from pathlib import Path
 
@@ -23,9 +23,9 @@ from vigil.errors import DaemonError
 def address(home: Path) -> str | bytes:
     """The doorbell's socket address for ``home``."""
     digest = hashlib.sha256(str(home.resolve()).encode()).hexdigest()[:24]
-    if sys.platform.startswith("linux"):
+    if platform.system() == "Linux":
         return b"\0vigil-doorbell-" + digest.encode()
-    return str(home / "run" / "doorbell.sock")
+    return str(home / "run" / "doorbell.sock")  # other systems: a socket file under the home
 
 
 def ring(home: Path) -> bool:

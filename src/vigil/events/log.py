@@ -45,7 +45,8 @@ MIGRATIONS = [
         "CREATE INDEX events_time ON events (time)",
         "CREATE INDEX events_causation ON events (causation_id) WHERE causation_id IS NOT NULL",
         "CREATE INDEX events_subject ON events (subject, seq) WHERE subject IS NOT NULL",
-        "CREATE INDEX events_fingerprint ON events (fingerprint, seq) WHERE fingerprint IS NOT NULL",
+        "CREATE INDEX events_fingerprint ON events (fingerprint, seq)"
+        " WHERE fingerprint IS NOT NULL",
         """CREATE TABLE consumer_offsets (
             consumer TEXT PRIMARY KEY,
             seq INTEGER NOT NULL,
@@ -69,9 +70,7 @@ MIGRATIONS = [
     ),
 ]
 
-_COLUMNS = (
-    "seq, id, type, time, source, subject, data, fingerprint, correlation_id, causation_id"
-)
+_COLUMNS = "seq, id, type, time, source, subject, data, fingerprint, correlation_id, causation_id"
 _INSERT = (
     "INSERT INTO events (id, type, time, source, subject, data, fingerprint, correlation_id,"
     " causation_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -224,9 +223,7 @@ class SqliteEventLog:
     # -- consumers -------------------------------------------------------------------------
 
     def offset(self, consumer: str) -> int:
-        row = self.db.query_one(
-            "SELECT seq FROM consumer_offsets WHERE consumer = ?", (consumer,)
-        )
+        row = self.db.query_one("SELECT seq FROM consumer_offsets WHERE consumer = ?", (consumer,))
         return int(row[0]) if row else 0
 
     def offsets(self) -> dict[str, int]:
@@ -251,8 +248,8 @@ class SqliteEventLog:
         """Run a handler's ``work`` for ``event`` exactly once per consumer.
 
         ``work`` computes (outside any lock) and returns the events to publish and an optional
-        ``apply`` callback for store writes (which may return more events to publish). Outputs, writes, the done-marker and the offset
-        commit together; ``None`` means another process (or an earlier run) already did it.
+        ``apply`` callback for store writes (which may return more events to publish).
+        Outputs, writes, the done-marker and the offset commit together; ``None`` means another process (or an earlier run) already did it.
         Work done inline, outside the consumer's own loop (``vigil run`` triaging its own
         failure), passes ``advance=False``: the consumer may not have reached earlier events.
         """

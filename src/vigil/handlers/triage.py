@@ -107,8 +107,9 @@ def _in_failures(path: str, failures: Sequence[Failure]) -> Failure | None:
     return None
 
 
-def rank_suspects(changes: ChangeSet, failures: Sequence[Failure], output: str,
-                  limit: int) -> list[Suspect]:
+def rank_suspects(
+    changes: ChangeSet, failures: Sequence[Failure], output: str, limit: int
+) -> list[Suspect]:
     """Order changed files by how likely they caused these failures."""
     commit_rank = {c.sha: i for i, c in enumerate(changes.commits)}  # 0 = newest
     subjects = {c.sha: c.subject for c in changes.commits}

@@ -133,11 +133,9 @@ def run_command(
     return RunResult(code, (time.monotonic() - started) * 1000, text, tail.total, truncated)
 
 
-def _run_pipes(
-    argv: Sequence[str], cwd: str, out: BinaryIO, err: BinaryIO, tail: _Tail
-) -> int:
+def _run_pipes(argv: Sequence[str], cwd: str, out: BinaryIO, err: BinaryIO, tail: _Tail) -> int:
     child = subprocess.Popen(list(argv), cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    assert child.stdout is not None and child.stderr is not None  # noqa: S101 - Popen contract
+    assert child.stdout is not None and child.stderr is not None
     with _shielded(child), selectors.DefaultSelector() as selector:
         selector.register(child.stdout, selectors.EVENT_READ, out)
         selector.register(child.stderr, selectors.EVENT_READ, err)

@@ -99,15 +99,16 @@ def git_state(cwd: str | Path) -> GitState | None:
 
 
 def _committed(root: str, before: str, after: str) -> tuple[list[Commit], dict[str, list[str]]]:
-    out = _git(root, "log", "--format=%x1e%h%x1f%s%x1f%an%x1f%aI", "--name-only",
-               f"{before}..{after}")
+    out = _git(
+        root, "log", "--format=%x1e%h%x1f%s%x1f%an%x1f%aI", "--name-only", f"{before}..{after}"
+    )
     if out is None:
         return [], {}
     commits: list[Commit] = []
     touched: dict[str, list[str]] = {}
     for record in out.split("\x1e")[1:]:
         header, _, names = record.partition("\n")
-        sha, subject, author, time = (header.split("\x1f") + ["", "", "", ""])[:4]
+        sha, subject, author, time = [*header.split("\x1f"), "", "", ""][:4]
         commits.append(Commit(sha=sha, subject=subject, author=author, time=time))
         for name in names.split("\n"):
             if name.strip():
@@ -177,5 +178,6 @@ class GitChangeInspector:
             )
             for p in changed
         )
-        return ChangeSet(files=files, commits=tuple(commits), complete=not notes,
-                         notes=tuple(notes))
+        return ChangeSet(
+            files=files, commits=tuple(commits), complete=not notes, notes=tuple(notes)
+        )

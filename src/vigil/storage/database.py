@@ -98,7 +98,7 @@ class Database:
                 raise _translate(exc, self.path) from exc
 
     def execute(self, sql: str, params: Any = ()) -> sqlite3.Cursor:
-        """Run one statement outside an explicit transaction (reads, or single autocommit writes)."""
+        """Run one statement outside an explicit transaction (reads, single autocommit writes)."""
         with self._lock:
             try:
                 return self._conn.execute(sql, params)
