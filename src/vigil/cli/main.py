@@ -85,12 +85,9 @@ def build_parser() -> Parser:
     deadletters.add_argument("--limit", type=int, default=50, metavar="N")
     deadletters.set_defaults(func=_lazy("vigil.cli.events", "cmd_dead_letters"))
 
-    try:  # TEMPHACK
-        from vigil.cli.kb import add_parser as add_kb
+    from vigil.cli.kb import add_parser as add_kb
 
-        add_kb(sub)
-    except ImportError:  # TEMPHACK
-        pass
+    add_kb(sub)
     return parser
 
 

@@ -149,27 +149,6 @@ class EventBus:
                 pass
         self._tasks.clear()
 
-    async def drain(self, timeout: float = 5.0) -> bool:
-        """Wait until every consumer has caught up with the log; ``False`` on timeout."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while loop.time() < deadline:
-            last = await self.db.call(self.log.last_seq)
-            pending = False
-            for consumer in self._consumers.values():
-                rest = await self.db.call(
-                    self.log.read_after,
-                    await self.db.call(self.log.offset, consumer.name),
-                    consumer.patterns,
-                    1,
-                )
-                if rest:
-                    pending = True
-            if not pending and self._tail_seq >= last:
-                return True
-            await asyncio.sleep(0.005)
-        return False
-
     def _start_consumer(self, consumer: Consumer) -> None:
         consumer.wakeup = asyncio.Event()
         consumer.wakeup.set()

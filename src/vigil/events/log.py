@@ -216,6 +216,14 @@ class SqliteEventLog:
         )
         return [_from_row(r) for r in rows]
 
+    def count_after(self, seq: int, patterns: Sequence[str] = ()) -> int:
+        """How many matching events lie after position ``seq`` (a consumer's backlog)."""
+        where, params = glob_clause(patterns)
+        row = self.db.query_one(
+            f"SELECT COUNT(*) FROM events WHERE seq > ? AND {where}", [seq, *params]
+        )
+        return int(row[0]) if row else 0
+
     def count(self) -> int:
         row = self.db.query_one("SELECT COUNT(*) FROM events")
         return int(row[0]) if row else 0

@@ -139,7 +139,9 @@ def check_kind(value: object) -> str:
 def check_status(value: object) -> str:
     text = _text(value, "status").strip().lower()
     if text not in STATUSES:
-        raise ValidationError(f"status {text!r} is not one of {', '.join(STATUSES)}", field="status")
+        raise ValidationError(
+            f"status {text!r} is not one of {', '.join(STATUSES)}", field="status"
+        )
     return text
 
 
@@ -153,7 +155,7 @@ def check_title(value: object) -> str:
 
 
 def check_body(value: object) -> str:
-    """Markdown text; line endings normalized, surrounding blank lines and trailing space dropped."""
+    """Markdown text: ``\n`` line endings, no blank lines around it, no trailing space."""
     text = _text(value, "body").replace("\r\n", "\n").replace("\r", "\n").rstrip()
     return re.sub(r"\A(?:[ \t]*\n)+", "", text)
 

@@ -1,0 +1,443 @@
+"""The knowledge base: fixes, decisions, mistakes, patterns and notes that outlive a session.
+
+:class:`KnowledgeBase` is synchronous (SQLite); async callers use ``await db.call(kb.search, ...)``.
+Every write is one transaction (``BEGIN IMMEDIATE``): the entry, its fingerprint and tag links,
+its full-text index rows and the entry count change together or not at all (see ``schema.py``).
+Ids are ``kb_`` ULIDs; every method that takes an id also takes a unique prefix of one.
+
+Learning (C14): the learner calls :meth:`KnowledgeBase.record_candidate_fix` when a failure turns
+green; the same change seen again for the same fingerprint raises the candidate's confidence
+instead of duplicating it; a person then confirms or rejects it. A rejected fix is kept (so the
+learner does not propose it again) but never offered as a known fix.
+"""
+
+from __future__ import annotations
+
+import builtins
+import sqlite3
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from vigil.clock import Clock, isoformat
+from vigil.errors import StorageError, ValidationError
+from vigil.memory import markdown, table
+from vigil.memory.entry import (
+    CANDIDATE_CEILING,
+    CONFIRMED_FLOOR,
+    FIX_KINDS,
+    ID_PREFIX,
+    Entry,
+    KnownFix,
+    SearchHit,
+    change_signature,
+    check_body,
+    check_confidence,
+    check_fingerprint,
+    check_fingerprints,
+    check_kind,
+    check_provenance,
+    check_seen,
+    check_status,
+    check_tags,
+    check_title,
+    raised_confidence,
+)
+from vigil.memory.schema import MIGRATIONS, NAMESPACE
+from vigil.memory.search import FullTextSearch, SearchPlan, SearchTuning
+from vigil.memory.tokenizer import NOISE_WORDS
+from vigil.storage import Database, apply_migrations, new_ulid
+
+_BEST_FIRST = (
+    "CASE status WHEN 'active' THEN 0 ELSE 1 END, confidence DESC, seen DESC, updated DESC,"
+    " seq DESC"
+)
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """What :meth:`KnowledgeBase.import_` did, by entry id."""
+
+    created: tuple[str, ...]
+    updated: tuple[str, ...]
+    unchanged: tuple[str, ...] = ()
+
+
+class KnowledgeBase:
+    """Long-term memory in the state database (tables ``kb_*``, migration namespace ``kb``)."""
+
+    def __init__(self, db: Database, clock: Clock, *, tuning: SearchTuning | None = None) -> None:
+        apply_migrations(db, NAMESPACE, MIGRATIONS)
+        self._db = db
+        self._clock = clock
+        self._search = FullTextSearch(db, tuning)
+
+    # --- records --------------------------------------------------------------------------------
+
+    def add(
+        self,
+        kind: str,
+        title: str,
+        body: str = "",
+        tags: Iterable[str] = (),
+        fingerprints: Iterable[str] = (),
+        status: str = "active",
+        confidence: float = 1.0,
+        provenance: Mapping[str, Any] | None = None,
+        *,
+        seen: int = 0,
+    ) -> Entry:
+        """Store a new entry; every field is validated first (``ValidationError``)."""
+        now = self._now()
+        entry = Entry(
+            id=self._new_id(),
+            kind=check_kind(kind),
+            title=check_title(title),
+            body=check_body(body),
+            tags=check_tags(tags),
+            fingerprints=check_fingerprints(fingerprints),
+            status=check_status(status),
+            confidence=check_confidence(confidence),
+            seen=check_seen(seen),
+            provenance=check_provenance(provenance),
+            created=now,
+            updated=now,
+        )
+        with self._writing() as conn:
+            table.insert(conn, entry)
+        return entry
+
+    def get(self, id: str) -> Entry:
+        """The entry with this id or unique id prefix (``NotFoundError``, ``UsageError``)."""
+        return table.to_entry(self._resolve(None, id))
+
+    def list(
+        self,
+        kind: str | None = None,
+        status: str | None = None,
+        tag: str | None = None,
+        limit: int | None = 100,
+    ) -> builtins.list[Entry]:
+        """Entries, most recently updated first, optionally of one kind, status or tag."""
+        where, params = table.where(kind, status, tag)
+        rows = self._db.query(
+            f"SELECT * FROM kb_entries{where} ORDER BY updated DESC, seq DESC LIMIT ?",
+            [*params, -1 if limit is None else max(0, limit)],
+        )
+        return [table.to_entry(row) for row in rows]
+
+    def count(
+        self, kind: str | None = None, status: str | None = None, tag: str | None = None
+    ) -> int:
+        """How many entries match (all of them by default)."""
+        where, params = table.where(kind, status, tag)
+        row = self._db.query_one(f"SELECT count(*) AS n FROM kb_entries{where}", params)
+        return int(row["n"]) if row is not None else 0
+
+    def update(
+        self,
+        id: str,
+        *,
+        kind: str | None = None,
+        title: str | None = None,
+        body: str | None = None,
+        tags: Iterable[str] | None = None,
+        fingerprints: Iterable[str] | None = None,
+        status: str | None = None,
+        confidence: float | None = None,
+        seen: int | None = None,
+        provenance: Mapping[str, Any] | None = None,
+    ) -> Entry:
+        """Change the given fields (others stay); returns the stored entry."""
+        changes: dict[str, Any] = {}
+        if kind is not None:
+            changes["kind"] = check_kind(kind)
+        if title is not None:
+            changes["title"] = check_title(title)
+        if body is not None:
+            changes["body"] = check_body(body)
+        if tags is not None:
+            changes["tags"] = check_tags(tags)
+        if fingerprints is not None:
+            changes["fingerprints"] = check_fingerprints(fingerprints)
+        if status is not None:
+            changes["status"] = check_status(status)
+        if confidence is not None:
+            changes["confidence"] = check_confidence(confidence)
+        if seen is not None:
+            changes["seen"] = check_seen(seen)
+        if provenance is not None:
+            changes["provenance"] = check_provenance(provenance)
+        with self._writing() as conn:
+            old = table.to_entry(self._resolve(conn, id))
+            return self._store(conn, old, replace(old, **changes))
+
+    def remove(self, id: str) -> Entry:
+        """Delete an entry (and its links and index rows); returns what was removed."""
+        with self._writing() as conn:
+            old = table.to_entry(self._resolve(conn, id))
+            conn.execute("DELETE FROM kb_entries WHERE id = ?", (old.id,))
+        return old
+
+    # --- finding --------------------------------------------------------------------------------
+
+    def search(
+        self,
+        query: str,
+        limit: int = 10,
+        kind: str | None = None,
+        include_rejected: bool = False,
+        *,
+        prefix_last: bool = True,
+    ) -> builtins.list[SearchHit]:
+        """Entries matching any word of ``query``, most relevant first.
+
+        ``query`` is plain text, never FTS syntax: punctuation separates words, ``word*`` matches
+        a prefix, and so does an unfinished last word unless ``prefix_last`` is off. A query with
+        no letters or digits raises ``ValidationError``.
+        """
+        kinds = None if kind is None else {check_kind(kind)}
+        ranked = self._search.run(
+            query,
+            limit=limit,
+            kinds=kinds,
+            include_rejected=include_rejected,
+            prefix_last=prefix_last,
+        )
+        return [SearchHit(table.to_entry(r.row), r.score, r.snippet) for r in ranked]
+
+    def explain(self, query: str, *, prefix_last: bool = True) -> SearchPlan:
+        """How :meth:`search` would run ``query``: each word's frequency and the strategy."""
+        return self._search.plan(query, prefix_last=prefix_last)
+
+    def for_fingerprints(self, fingerprints: str | Iterable[str]) -> builtins.list[Entry]:
+        """Entries linked to any of these fingerprints, best first; rejected ones never."""
+        wanted = check_fingerprints(
+            [fingerprints] if isinstance(fingerprints, str) else fingerprints
+        )
+        if not wanted:
+            return []
+        rows = self._db.query(
+            "SELECT * FROM kb_entries WHERE status != 'rejected' AND id IN (SELECT entry_id FROM"
+            f" kb_fingerprints WHERE fingerprint IN ({','.join('?' * len(wanted))}))"
+            f" ORDER BY {_BEST_FIRST}",
+            wanted,
+        )
+        return [table.to_entry(row) for row in rows]
+
+    def known_fixes(
+        self,
+        fingerprints: str | Iterable[str],
+        text: str,
+        limit: int = 5,
+        *,
+        min_score: float = 0.2,
+    ) -> builtins.list[KnownFix]:
+        """What the KB knows about a failure: linked entries first, then similar fixes.
+
+        Fingerprint matches (score = confidence) come first, best first. Then fixes, mistakes and
+        patterns whose text resembles ``text`` (the failure's messages; its 12 most distinctive
+        words are used, noise such as "in", "error" or "test" left out), with relevance >=
+        ``min_score``; their score is relevance x confidence.
+        Rejected entries never appear, and no entry appears twice.
+        """
+        found = [
+            KnownFix(e, "fingerprint", e.confidence) for e in self.for_fingerprints(fingerprints)
+        ]
+        found = found[:limit]
+        if len(found) >= limit or not text.strip():
+            return found
+        taken = {fix.entry.id for fix in found}
+        try:
+            ranked = self._search.run(
+                text,
+                limit=limit + len(taken),
+                kinds=FIX_KINDS,
+                prefix_last=False,
+                max_words=12,
+                ignore=NOISE_WORDS,
+            )
+        except ValidationError:  # the text has no words: nothing to compare
+            return found
+        similar = [
+            KnownFix(entry, "text", r.score * entry.confidence)
+            for r in ranked
+            if r.score >= min_score and (entry := table.to_entry(r.row)).id not in taken
+        ]
+        similar.sort(key=lambda fix: -fix.score)
+        return found + similar[: limit - len(found)]
+
+    # --- learning -------------------------------------------------------------------------------
+
+    def record_candidate_fix(
+        self,
+        fingerprint: str,
+        title: str,
+        body: str,
+        provenance: Mapping[str, Any],
+        confidence: float = 0.5,
+    ) -> Entry:
+        """A change that turned this failure green: a new candidate fix, or one more sighting.
+
+        The same change (``provenance["files"]``, order-free) already recorded for this
+        fingerprint is the same fix: its ``seen`` and confidence go up instead. A rejected one
+        only counts the sighting and stays rejected.
+        """
+        linked = check_fingerprint(fingerprint)
+        now = self._now()
+        origin = check_provenance(provenance, default_source="learner")
+        candidate = Entry(
+            id=self._new_id(),
+            kind="fix",
+            title=check_title(title),
+            body=check_body(body),
+            tags=(),
+            fingerprints=(linked,),
+            status="candidate",
+            confidence=min(check_confidence(confidence), CANDIDATE_CEILING),
+            seen=1,
+            provenance=origin,
+            created=now,
+            updated=now,
+        )
+        signature = change_signature(origin)
+        with self._writing() as conn:
+            rows = conn.execute(
+                "SELECT * FROM kb_entries WHERE kind = 'fix' AND id IN (SELECT entry_id FROM"
+                f" kb_fingerprints WHERE fingerprint = ?) ORDER BY {_BEST_FIRST}",
+                (linked,),
+            ).fetchall()
+            for row in rows:
+                existing = table.to_entry(row)
+                if change_signature(existing.provenance) == signature:
+                    return self._store(conn, existing, self._sighted(existing, origin))
+            table.insert(conn, candidate)
+        return candidate
+
+    def seen_again(self, id: str, event_id: str | None = None) -> Entry:
+        """The fix was observed working once more: ``seen`` + 1 and a little more confidence."""
+        extra = {"events": [event_id]} if event_id else {}
+        with self._writing() as conn:
+            old = table.to_entry(self._resolve(conn, id))
+            return self._store(conn, old, self._sighted(old, extra))
+
+    def confirm(self, id: str, by: str | None = None) -> Entry:
+        """A person vouches for the entry: active, confidence at least 0.9, who and when kept."""
+        with self._writing() as conn:
+            old = table.to_entry(self._resolve(conn, id))
+            origin = {k: v for k, v in old.provenance.items() if not k.startswith("rejected_")}
+            origin.update(confirmed_by=by, confirmed_at=self._now())
+            new = replace(
+                old,
+                status="active",
+                confidence=max(old.confidence, CONFIRMED_FLOOR),
+                provenance=origin,
+            )
+            return self._store(conn, old, new)
+
+    def reject(self, id: str, by: str | None = None, reason: str | None = None) -> Entry:
+        """A person says the entry is wrong: it is kept, but never offered as a fix again."""
+        with self._writing() as conn:
+            old = table.to_entry(self._resolve(conn, id))
+            origin = {k: v for k, v in old.provenance.items() if not k.startswith("confirmed_")}
+            origin.update(rejected_by=by, rejected_at=self._now())
+            if reason:
+                origin["rejection_reason"] = reason
+            return self._store(conn, old, replace(old, status="rejected", provenance=origin))
+
+    # --- Markdown -------------------------------------------------------------------------------
+
+    def export(self, directory: Path) -> builtins.list[Path]:
+        """Write every entry to ``directory/<kind>/<slug>-<shortid>.md``; returns the files."""
+        rows = self._db.query("SELECT * FROM kb_entries ORDER BY seq")
+        return markdown.write_entries([table.to_entry(row) for row in rows], directory)
+
+    def import_(self, paths: Path | Iterable[Path]) -> ImportReport:
+        """Upsert entries from Markdown files or directories of them, all or nothing.
+
+        Every file is validated before anything is stored; one bad file rejects the import with
+        ``ValidationError`` naming the file and line. Files with an ``id`` update that entry (or
+        create it with that id); files without one become new entries.
+        """
+        drafts = markdown.read_entries([paths] if isinstance(paths, Path) else builtins.list(paths))
+        created: builtins.list[str] = []
+        updated: builtins.list[str] = []
+        unchanged: builtins.list[str] = []
+        now = self._now()
+        with self._writing() as conn:
+            for draft in drafts:
+                row = None
+                if draft.id is not None:
+                    row = conn.execute(
+                        "SELECT * FROM kb_entries WHERE id = ?", (draft.id,)
+                    ).fetchone()
+                entry = Entry(
+                    id=draft.id or self._new_id(),
+                    created=draft.created or (row["created"] if row is not None else now),
+                    updated=draft.updated or (row["updated"] if row is not None else now),
+                    **draft.fields,
+                )
+                if row is None:
+                    table.insert(conn, entry)
+                    created.append(entry.id)
+                else:
+                    current = table.to_entry(row)
+                    # An edit that kept the old `updated` line is an edit now.
+                    touch = draft.updated in (None, current.updated)
+                    stored = self._store(conn, current, entry, touch=touch)
+                    (unchanged if stored is current else updated).append(entry.id)
+        return ImportReport(tuple(created), tuple(updated), tuple(unchanged))
+
+    # --- internals ------------------------------------------------------------------------------
+
+    def _now(self) -> str:
+        return isoformat(self._clock.now())
+
+    def _new_id(self) -> str:
+        return ID_PREFIX + new_ulid(int(self._clock.now().timestamp() * 1000))
+
+    @contextmanager
+    def _writing(self) -> Iterator[sqlite3.Connection]:
+        try:
+            with self._db.transaction() as conn:
+                yield conn
+        except sqlite3.Error as exc:
+            raise StorageError(
+                f"knowledge base in {self._db.path}: {exc}", path=str(self._db.path)
+            ) from exc
+
+    def _resolve(self, conn: sqlite3.Connection | None, key: str) -> sqlite3.Row:
+        if conn is None:
+            return table.find(self._db.query, key)
+        return table.find(lambda sql, params: conn.execute(sql, params).fetchall(), key)
+
+    def _sighted(self, old: Entry, extra: Mapping[str, Any]) -> Entry:
+        """``old`` observed once more, with ``extra`` provenance (events, commits) merged in."""
+        origin = dict(old.provenance)
+        for key in ("events", "commits"):
+            merged = builtins.list(origin.get(key) or [])
+            merged += [item for item in extra.get(key) or [] if item not in merged]
+            if merged:
+                origin[key] = merged
+        confidence = old.confidence
+        if old.status != "rejected":
+            confidence = raised_confidence(old.confidence, old.status)
+        return replace(old, seen=old.seen + 1, confidence=confidence, provenance=origin)
+
+    def _store(
+        self, conn: sqlite3.Connection, old: Entry, new: Entry, *, touch: bool = True
+    ) -> Entry:
+        """Write the fields of ``new`` that differ from ``old`` (same id).
+
+        Returns the stored entry: ``old`` itself when nothing differed (nothing is written).
+        """
+        changed = table.changed_columns(old, new)
+        if not changed:
+            return old
+        if touch:
+            new = replace(new, updated=self._now())
+            changed = table.changed_columns(old, new)
+        table.update(conn, new, changed)
+        return new
