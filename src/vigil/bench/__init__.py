@@ -1,0 +1,48 @@
+"""``python -m vigil.bench``: the performance report, one JSON object on stdout.
+
+Each section measures one path of Vigil against its target and against a baseline measured in the
+same run, on the same machine, at the same moment: on a noisy machine a ratio to a same-run baseline
+means more than an absolute figure. Latencies are percentiles over many samples
+(``time.perf_counter_ns``; ``time.time_ns`` across processes), throughputs the median of several
+repetitions, and every figure says its ``n``. Progress goes to stderr.
+
+Sections, in run order (one module each)::
+
+    publish        durable appends vs raw SQLite (same schema; minimal table for information)
+    dispatch       in-daemon publish -> durable consumer's handler latency
+    cross_process  another process appends and rings the doorbell -> handler latency
+    triage         diagnosis of a 10,000-line output with a 10,000-entry knowledge base
+    search         knowledge search at 100,000 entries vs raw FTS5 on the same texts
+    startup        wall time of short CLI commands vs a bare interpreter
+
+Report shape::
+
+    {"meta": {...machine, versions, load, quick, elapsed_s},
+     "pass": true,                       # every section ran and met every target
+     "sections": {
+       "publish": {"pass": true, "target": "ratio_single >= 0.5; ...",
+                   "checks": [{"figure", "value", "op", "target", "pass"}],
+                   "figures": {...}, "baseline": {...}, "ratio": {...}, "notes": [...],
+                   "elapsed_s": 12.3, "other_cpu_share": 0.02},
+       ...}}
+
+``other_cpu_share`` is the share of the machine's CPU capacity that *other* processes used while
+the section ran (:mod:`vigil.bench.machine`): read a missed latency target next to it.
+A section that crashes reports ``{"pass": false, "error": "..."}`` and the others still run.
+Exit status: 0 when every selected section ran (met or missed: the JSON says which), 1 when one
+crashed, 2 for bad usage (one line on stderr). Everything runs under a temporary directory,
+removed at the end; ``VIGIL_HOME`` points there for this process and its subprocesses.
+"""
+
+from __future__ import annotations
+
+SECTIONS: tuple[str, ...] = (
+    "publish",
+    "dispatch",
+    "cross_process",
+    "triage",
+    "search",
+    "startup",
+)
+
+__all__ = ["SECTIONS"]
