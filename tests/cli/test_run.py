@@ -184,3 +184,13 @@ def test_flaky_failure_on_unchanged_tree(home: Path, tmp_path: Path) -> None:
     assert triage["history"]["flaky"] is True
     assert triage["history"]["seen"] == 1
     assert "flaky" in third.stderr
+
+
+def test_command_runs_even_when_the_state_cannot_be_stored(tmp_path: Path) -> None:
+    """An unusable VIGIL_HOME never stops the user's command; its exit code and output are kept."""
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("x")
+    done = vigil("run", "--", "sh", "-c", "echo ran; exit 4", home=blocker / "home", cwd=tmp_path)
+    assert done.returncode == 4
+    assert "ran" in done.stdout
+    assert "not recorded" in done.stderr and "Traceback" not in done.stderr

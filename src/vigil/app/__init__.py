@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from vigil.clock import Clock, SystemClock
 from vigil.config import Settings
+from vigil.errors import StorageError
 from vigil.events import catalog
 from vigil.events.bus import Handler, run_handler
 from vigil.events.doorbell import ring
@@ -56,6 +57,7 @@ class RunReport:
     finished: Event
     diagnosis: Diagnosis | None
     learned: tuple[Event, ...]
+    not_recorded: str | None = None  # why the run could not be stored (the command still ran)
 
 
 class Vigil:
@@ -154,12 +156,17 @@ class Vigil:
         directory = cwd or os.getcwd()
         command = command_line(argv)
         git_before = git_state(directory)
-        self.ensure_schema()
         base = {"command": command, "argv": list(argv), "cwd": directory}
         started = self.event(
             catalog.BUILD_RUN_STARTED, {**base, "git": git_before}, subject=command
         )
-        self.publish([started])
+        try:
+            self.ensure_schema()
+            self.publish([started])
+        except StorageError as exc:
+            # Vigil's own trouble must never stop the user's command from running.
+            result = run_command(argv, cwd=directory, tail_bytes=self.settings.output_tail_bytes)
+            return RunReport(result, started, None, (), not_recorded=str(exc))
         result = run_command(argv, cwd=directory, tail_bytes=self.settings.output_tail_bytes)
         git_after = git_state(directory) if result.duration_ms > 0 else git_before
         passed = result.exit_code == 0

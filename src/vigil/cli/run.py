@@ -10,7 +10,8 @@ import sys
 from vigil.cli.context import open_vigil
 from vigil.cli.events import _read_input
 from vigil.cli.render import render_diagnosis
-from vigil.errors import UsageError
+from vigil.errors import ConfigError, StorageError, UsageError
+from vigil.sources.command import run_command
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -19,11 +20,21 @@ def cmd_run(args: argparse.Namespace) -> int:
         argv = argv[1:]
     if not argv:
         raise UsageError("vigil run: missing command (usage: vigil run -- CMD [ARGS...])")
-    with open_vigil() as vigil:
+    try:
+        opened = open_vigil()
+    except (StorageError, ConfigError) as exc:
+        # Vigil's own trouble must never stop the user's command from running.
+        print(f"vigil: warning: this run is not recorded: {exc}", file=sys.stderr)
+        return run_command(argv, cwd=os.getcwd()).exit_code
+    with opened as vigil:
         report = vigil.run(argv)
         result = report.result
         if result.error:
             print(f"vigil: {result.error}", file=sys.stderr)
+        if report.not_recorded:
+            print(
+                f"vigil: warning: this run was not recorded: {report.not_recorded}", file=sys.stderr
+            )
         seconds = result.duration_ms / 1000
         if report.diagnosis is not None:
             render_diagnosis(

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import socket
 import platform
+import socket
 from collections.abc import Callable
 from pathlib import Path
 

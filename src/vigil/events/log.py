@@ -257,7 +257,8 @@ class SqliteEventLog:
 
         ``work`` computes (outside any lock) and returns the events to publish and an optional
         ``apply`` callback for store writes (which may return more events to publish).
-        Outputs, writes, the done-marker and the offset commit together; ``None`` means another process (or an earlier run) already did it.
+        Outputs, writes, the done-marker and the offset commit together; ``None`` means
+        another process (or an earlier run) already did it.
         Work done inline, outside the consumer's own loop (``vigil run`` triaging its own
         failure), passes ``advance=False``: the consumer may not have reached earlier events.
         """
