@@ -184,3 +184,22 @@ async def test_second_daemon_cannot_take_the_doorbell(tmp_path: Path) -> None:
         assert ring(tmp_path) is True
     finally:
         first.close()
+
+
+async def test_concurrent_publishes_are_committed_together(tmp_path: Path) -> None:
+    """A burst of concurrent publishes is group-committed, each caller getting its own events."""
+    db, log, bus = _open(tmp_path / "v.db")
+    commits = 0
+    original = log.append
+
+    def counting(events: object) -> list[Event]:
+        nonlocal commits
+        commits += 1
+        return original(events)  # type: ignore[arg-type]
+
+    log.append = counting  # type: ignore[method-assign]
+    results = await asyncio.gather(*(bus.publish(_ev(log, i=i), _ev(log, i=i)) for i in range(50)))
+    db.close()
+    assert [r[0].data["i"] for r in results] == list(range(50))
+    assert all(len(r) == 2 and r[0].seq is not None for r in results)
+    assert commits < 50

@@ -89,7 +89,7 @@ class Daemon:
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError, RuntimeError):
+            with contextlib.suppress(RuntimeError):
                 loop.add_signal_handler(signum, self.request_stop)
         await self.vigil.db.call(self.vigil.ensure_schema)
         doorbell = Doorbell(self.settings.home, self.bus.wake)

@@ -61,7 +61,7 @@ def collect_status() -> dict[str, Any]:
         consumers = {}
         for name, patterns in CONSUMERS:
             offset = offsets.get(name, 0)
-            lag = vigil.log.count_after(offset, patterns)
+            lag = vigil.log.backlog(name, patterns)
             consumers[name] = {"offset": offset, "pending": lag}
         return {
             "version": __version__,

@@ -39,6 +39,8 @@ class Outcome:
 
 
 Handler = Callable[[Event], Outcome | None]
+RETRY_FIRST_S = 0.5
+RETRY_MAX_S = 30.0
 Subscriber = Callable[[Event], Awaitable[None] | None]
 
 
@@ -81,6 +83,8 @@ class EventBus:
         self._tail_wakeup = asyncio.Event()
         self._tail_seq = 0
         self._running = False
+        self._pending: list[tuple[tuple[Event, ...], asyncio.Future[list[Event]]]] = []
+        self._flusher: asyncio.Task[None] | None = None
 
     # -- wiring ----------------------------------------------------------------------------
 
@@ -110,10 +114,36 @@ class EventBus:
     # -- publishing ------------------------------------------------------------------------
 
     async def publish(self, *events: Event) -> list[Event]:
-        """Store ``events`` in one transaction and wake the consumers."""
-        stored = await self.db.call(self.log.append, events)
-        self.wake()
-        return stored
+        """Store ``events`` durably and wake the consumers; returns them with their ``seq``.
+
+        Group commit: publishes that arrive while a write is in flight are appended together
+        in the next transaction, so a burst costs one commit instead of one per call.
+        """
+        if not events:
+            return []
+        future: asyncio.Future[list[Event]] = asyncio.get_running_loop().create_future()
+        self._pending.append((events, future))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush(), name="bus:flush")
+        return await future
+
+    async def _flush(self) -> None:
+        while self._pending:
+            group, self._pending = self._pending, []
+            batch = [event for events, _ in group for event in events]
+            try:
+                stored = await self.db.call(self.log.append, batch)
+            except Exception as exc:  # noqa: BLE001 - handed to every waiting publisher
+                for _, future in group:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            start = 0
+            for events, future in group:
+                if not future.done():
+                    future.set_result(stored[start : start + len(events)])
+                start += len(events)
+            self.wake()
 
     def event(self, event_type: str, data: dict[str, Any], **kwargs: Any) -> Event:
         """A new event from this bus's source and clock (not yet published)."""
@@ -140,6 +170,8 @@ class EventBus:
     async def stop(self) -> None:
         """Stop consuming; an event being handled finishes its transaction first."""
         self._running = False
+        if self._flusher is not None and not self._flusher.done():
+            await self._flusher
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -158,6 +190,24 @@ class EventBus:
     # -- loops -----------------------------------------------------------------------------
 
     async def _consume(self, consumer: Consumer) -> None:
+        """Run one consumer; if its storage fails, back off and resume from the stored offset."""
+        delay = RETRY_FIRST_S
+        while True:
+            try:
+                await self._consume_from_offset(consumer)
+            except Exception as exc:  # noqa: BLE001 - storage trouble: log once, back off, retry
+                log.error(
+                    "consumer stopped; retrying",
+                    extra={
+                        "consumer": consumer.name,
+                        "error": f"{type(exc).__name__}: {exc}",
+                        "retry_in_s": delay,
+                    },
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RETRY_MAX_S)
+
+    async def _consume_from_offset(self, consumer: Consumer) -> None:
         offset = await self.db.call(self.log.offset, consumer.name)
         while True:
             consumer.wakeup.clear()

@@ -216,11 +216,13 @@ class SqliteEventLog:
         )
         return [_from_row(r) for r in rows]
 
-    def count_after(self, seq: int, patterns: Sequence[str] = ()) -> int:
-        """How many matching events lie after position ``seq`` (a consumer's backlog)."""
+    def backlog(self, consumer: str, patterns: Sequence[str] = ()) -> int:
+        """How many matching events ``consumer`` has still to handle."""
         where, params = glob_clause(patterns)
         row = self.db.query_one(
-            f"SELECT COUNT(*) FROM events WHERE seq > ? AND {where}", [seq, *params]
+            f"SELECT COUNT(*) FROM events WHERE seq > ? AND {where} AND id NOT IN"
+            " (SELECT event_id FROM consumer_done WHERE consumer = ?)",
+            [self.offset(consumer), *params, consumer],
         )
         return int(row[0]) if row else 0
 

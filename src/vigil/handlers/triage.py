@@ -14,6 +14,7 @@ its ``fingerprint`` the run's fingerprint). The diagnosis holds
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -107,6 +108,11 @@ def _in_failures(path: str, failures: Sequence[Failure]) -> Failure | None:
     return None
 
 
+def _mentions(output: str, name: str) -> bool:
+    """Whether ``name`` appears in ``output`` as a whole file name (not inside a longer one)."""
+    return re.search(rf"(?<![\w.-]){re.escape(name)}(?![\w-])", output) is not None
+
+
 def rank_suspects(
     changes: ChangeSet, failures: Sequence[Failure], output: str, limit: int
 ) -> list[Suspect]:
@@ -122,7 +128,7 @@ def rank_suspects(
             score += 4.0
             where = f"{hit.file}:{hit.line}" if hit.line else str(hit.file)
             reasons.append(f"named by the failure at {where}")
-        elif PurePath(changed.path).name in output:
+        elif _mentions(output, PurePath(changed.path).name):
             score += 1.5
             reasons.append("mentioned in the output")
         if not changed.committed:

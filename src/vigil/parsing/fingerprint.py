@@ -17,8 +17,8 @@ and quoted identifiers that tell two bugs apart. In order:
    a slash and an extension) becomes its ``project_path``, and a ``:line[:col]``, ``(line,col)`` or
    ``:[line,col]`` right after it is dropped; so do ``name.ext:line`` positions without a slash;
 3. ISO dates and times (also npm's ``2024-01-02T03_04_05_678Z``), clock times, UUIDs, ``0x``
-   addresses, long hex ids (7+ hex digits holding both a digit and a letter), stray ``tmpXXXXXX``
-   and ``pytest-N`` names become placeholders;
+   addresses, long hex ids (7+ hex digits holding both a digit and a letter), stray ``tmp`` names
+   with random letters and ``pytest-N`` names become placeholders;
 4. durations (``0.12s``, ``3 ms``), memory sizes (``12 MB``, ``512 bytes``), and the number after
    ``line``/``column``/``col``/``char``/``offset``, ``pid``/``port``/``thread``/``process`` or a
    ``host:port`` become ``<n>``-style placeholders;
