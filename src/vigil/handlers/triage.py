@@ -86,7 +86,7 @@ class Diagnosis:
 def summarize(failures: Sequence[Failure], tools: Sequence[str]) -> str:
     """One line: how many failures, from which tool, and the first one."""
     if not failures:
-        return "failed, but no known failure pattern was found in the output"
+        return "no known failure pattern was found in the output"
     first = failures[0]
     where = first.file or first.test or ""
     if first.file and first.line:
