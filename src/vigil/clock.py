@@ -6,7 +6,6 @@ with microseconds and a ``Z`` suffix, which sort lexicographically in time order
 
 from __future__ import annotations
 
-import asyncio
 import re
 import time
 from datetime import UTC, datetime, timedelta
@@ -41,6 +40,8 @@ class SystemClock:
         return time.monotonic()
 
     async def sleep(self, seconds: float) -> None:
+        import asyncio  # here, not at the top: the CLI's start-up does not need asyncio
+
         await asyncio.sleep(seconds)
 
 

@@ -14,12 +14,16 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from vigil.errors import InputError, UsageError
-from vigil.memory import KINDS, STATUSES, Entry, KnowledgeBase, SearchHit
+from vigil.memory.entry import KINDS, STATUSES
 
-Handler = Callable[[argparse.Namespace, KnowledgeBase], int]
+if TYPE_CHECKING:
+    from vigil.memory.entry import Entry, SearchHit
+    from vigil.memory.knowledge import KnowledgeBase
+
+Handler = Callable[[argparse.Namespace, "KnowledgeBase"], int]
 P = TypeVar("P", bound=argparse.ArgumentParser)
 _TITLE_WIDTH = 72
 

@@ -113,21 +113,50 @@ def _mentions(output: str, name: str) -> bool:
     return re.search(rf"(?<![\w.-]){re.escape(name)}(?![\w-])", output) is not None
 
 
+_TEST_AFFIXES = re.compile(r"^(test_|tests_)|(_test|_tests|\.test|\.spec|_spec|Test|Tests|IT)$")
+_NOT_CODE = {".md", ".rst", ".txt", ".adoc", ".png", ".jpg", ".svg", ".gif", ".pdf", ".csv"}
+_NOT_CODE_NAMES = {"readme", "license", "licence", "changelog", "authors", "notice", "contributing"}
+
+
+def _tested_stems(failures: Sequence[Failure]) -> set[str]:
+    """Stems of the code the failing tests are named after (``test_calc.py`` -> ``calc``)."""
+    stems: set[str] = set()
+    for failure in failures:
+        for name in (failure.file, (failure.test or "").split("::")[0]):
+            if not name:
+                continue
+            stem = PurePath(name.replace("\\", "/")).stem  # cart.test.ts -> cart.test
+            bare = _TEST_AFFIXES.sub("", stem)
+            if bare and bare != stem:
+                stems.add(bare.split(".")[0].lower())
+    return stems
+
+
+def _is_code(path: str) -> bool:
+    pure = PurePath(path)
+    return pure.suffix.lower() not in _NOT_CODE and pure.stem.lower() not in _NOT_CODE_NAMES
+
+
 def rank_suspects(
     changes: ChangeSet, failures: Sequence[Failure], output: str, limit: int
 ) -> list[Suspect]:
     """Order changed files by how likely they caused these failures."""
     commit_rank = {c.sha: i for i, c in enumerate(changes.commits)}  # 0 = newest
     subjects = {c.sha: c.subject for c in changes.commits}
+    tested = _tested_stems(failures)
     suspects: list[Suspect] = []
     for changed in changes.files:
-        score = 1.0
+        score = 1.0 if _is_code(changed.path) else 0.3
         reasons: list[str] = []
         hit = _in_failures(changed.path, failures)
+        stem = PurePath(changed.path).name.split(".")[0].lower()
         if hit is not None:
             score += 4.0
             where = f"{hit.file}:{hit.line}" if hit.line else str(hit.file)
             reasons.append(f"named by the failure at {where}")
+        elif stem in tested:
+            score += 2.5
+            reasons.append("the code a failing test is named after")
         elif _mentions(output, PurePath(changed.path).name):
             score += 1.5
             reasons.append("mentioned in the output")

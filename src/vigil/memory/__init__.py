@@ -7,11 +7,50 @@ Public surface::
                                   confirm/reject, export/import_
     Entry, SearchHit, KnownFix    what it returns (each has ``to_dict()``)
     SearchTuning, SearchPlan      the full-text planner's knobs and its explanation
+
+Names resolve on first use (PEP 562), so importing one light submodule (``vigil.memory.entry``
+for the kinds, say) does not pull in the whole knowledge base: the CLI starts faster.
 """
 
-from vigil.memory.entry import FIX_KINDS, KINDS, SOURCES, STATUSES, Entry, KnownFix, SearchHit
-from vigil.memory.knowledge import ImportReport, KnowledgeBase
-from vigil.memory.search import SearchPlan, SearchTuning
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from vigil.memory.entry import (
+        FIX_KINDS,
+        KINDS,
+        SOURCES,
+        STATUSES,
+        Entry,
+        KnownFix,
+        SearchHit,
+    )
+    from vigil.memory.knowledge import ImportReport, KnowledgeBase
+    from vigil.memory.search import SearchPlan, SearchTuning
+
+_HOMES = {
+    "FIX_KINDS": "entry",
+    "KINDS": "entry",
+    "SOURCES": "entry",
+    "STATUSES": "entry",
+    "Entry": "entry",
+    "KnownFix": "entry",
+    "SearchHit": "entry",
+    "ImportReport": "knowledge",
+    "KnowledgeBase": "knowledge",
+    "SearchPlan": "search",
+    "SearchTuning": "search",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'vigil.memory' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"vigil.memory.{home}"), name)
+
 
 __all__ = [
     "FIX_KINDS",
