@@ -136,6 +136,9 @@ def load_settings(
     for name, value in (overrides or {}).items():
         if name != "home" and value is not None:
             changes[name] = _coerce(name, value, f"--{name.replace('_', '-')}")
+    host = changes.get("host", settings.host)
+    if not (host == "localhost" or host == "::1" or host.startswith("127.")):
+        raise ConfigError(f"host must be a loopback address (127.0.0.1 or ::1), got {host!r}")
     if "port" in changes and not 0 <= changes["port"] <= 65535:
         raise ConfigError(f"port must be between 0 and 65535, got {changes['port']}")
     return replace(settings, **changes)

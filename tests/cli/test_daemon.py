@@ -91,3 +91,30 @@ def test_second_daemon_on_the_same_home_is_refused(home: Path) -> None:
         assert done.returncode != 0
         assert "already running" in done.stderr
         assert "Traceback" not in done.stderr
+
+
+def test_busy_port_is_one_clear_line(home: Path, tmp_path: Path) -> None:
+    """A port already in use stops ``vigil up`` with one line naming the port, no traceback."""
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        done = vigil("up", "--port", str(port), home=home, timeout=30)
+    assert done.returncode != 0
+    assert f"cannot listen on http://127.0.0.1:{port}" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_non_loopback_host_is_refused(home: Path) -> None:
+    """The daemon refuses to listen anywhere but loopback."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "VIGIL_HOME": str(home), "VIGIL_HOST": "0.0.0.0"}
+    done = subprocess.run(
+        [sys.executable, "-m", "vigil", "up"], env=env, capture_output=True, text=True, timeout=30
+    )
+    assert done.returncode != 0 and "loopback" in done.stderr

@@ -11,16 +11,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import json
 import logging
 import os
 import signal
+import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from vigil import __version__
 from vigil.app import Vigil
+from vigil.app.logs import configure as configure_logging
 from vigil.clock import isoformat
 from vigil.config import Settings
 from vigil.errors import DaemonError
@@ -33,26 +36,14 @@ log = logging.getLogger("vigil.daemon")
 STAGE_TIMEOUT_S = 5.0
 
 
-def _configure_logging(settings: Settings) -> None:
-    settings.log_dir.mkdir(parents=True, exist_ok=True)
-    handler = logging.FileHandler(settings.log_dir / "vigil.log", encoding="utf-8")
-    handler.setFormatter(
-        logging.Formatter(
-            '{"time":"%(asctime)s","level":"%(levelname)s","logger":"%(name)s",'
-            '"message":"%(message)s"}'
-        )
-    )
-    root = logging.getLogger("vigil")
-    root.handlers[:] = [handler]
-    root.setLevel(settings.log_level.upper())
-    root.propagate = False
-
-
 class Daemon:
     """One running daemon; ``run`` returns when it has stopped."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(
+        self, settings: Settings, on_ready: Callable[[Daemon], None] | None = None
+    ) -> None:
         self.settings = settings
+        self._on_ready = on_ready
         self.vigil = Vigil.open(settings)
         self.bus = EventBus(self.vigil.log, source="vigil.daemon")
         self.started_at = time.time()
@@ -109,6 +100,8 @@ class Daemon:
             )
             self._ready = True
             log.info("daemon ready", extra={"port": self.port})
+            if self._on_ready is not None:
+                self._on_ready(self)
             await self._stop.wait()
         finally:
             self._ready = False
@@ -127,6 +120,7 @@ class Daemon:
         from vigil.api.http import create_app
 
         app = create_app(health=self.health, ready=self.ready, status=self.status)
+        listener = _bind(self.settings.host, self.settings.port)
         config = uvicorn.Config(
             app,
             host=self.settings.host,
@@ -136,15 +130,13 @@ class Daemon:
             lifespan="off",
         )
         server = _QuietServer(config)
-        serving = asyncio.create_task(server.serve(), name="http")
+        self.port = int(listener.getsockname()[1])
+        self._serving = asyncio.create_task(server.serve(sockets=[listener]), name="http")
         while not server.started:
-            if serving.done():
-                serving.result()  # raises the bind error
-                raise DaemonError(f"cannot serve HTTP on {self.settings.host}:{self.settings.port}")
+            if self._serving.done():
+                listener.close()
+                raise DaemonError(f"cannot serve HTTP on {self.settings.host}:{self.port}")
             await asyncio.sleep(0.01)
-        sockets = [s for srv in server.servers for s in srv.sockets]
-        self.port = int(sockets[0].getsockname()[1]) if sockets else self.settings.port
-        self._serving = serving
         return server
 
     def _write_state(self) -> None:
@@ -183,8 +175,25 @@ class Daemon:
         log.info("daemon stopped")
 
 
-def serve(settings: Settings) -> None:
+def _bind(host: str, port: int) -> socket.socket:
+    """The HTTP listening socket, bound here so a busy port is one clear error."""
+    listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind((host, port))
+        listener.listen(128)
+    except OSError as exc:
+        listener.close()
+        hint = " (another program uses it; try --port N)" if exc.errno == errno.EADDRINUSE else ""
+        raise DaemonError(
+            f"cannot listen on http://{host}:{port}: {exc.strerror}{hint}", host=host, port=port
+        ) from exc
+    listener.setblocking(False)
+    return listener
+
+
+def serve(settings: Settings, on_ready: Callable[[Daemon], None] | None = None) -> None:
     """Run the daemon in the foreground until SIGINT/SIGTERM."""
-    _configure_logging(settings)
-    daemon = Daemon(settings)
+    configure_logging(settings.log_dir, settings.log_level)
+    daemon = Daemon(settings, on_ready)
     asyncio.run(daemon.run())

@@ -15,15 +15,20 @@ from vigil.events.doorbell import is_listening
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    from vigil.app.daemon import serve
+    from vigil.app.daemon import Daemon, serve
 
     config = settings(port=args.port)
-    print(
-        f"vigil {__version__}: daemon for {config.home} on http://{config.host}:"
-        f"{config.port} (Ctrl-C stops)",
-        file=sys.stderr,
-    )
-    serve(config)
+
+    def ready(daemon: Daemon) -> None:
+        print(
+            f"vigil {__version__}: daemon for {config.home} on http://{config.host}:"
+            f"{daemon.port} (Ctrl-C stops)",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    serve(config, ready)
+    print("vigil: daemon stopped", file=sys.stderr)
     return 0
 
 

@@ -1,0 +1,52 @@
+"""The daemon's log: one JSON object per line under ``$VIGIL_HOME/logs``, rotated by size.
+
+Fields: ``time`` (UTC ISO 8601), ``level``, ``logger``, ``message``, every ``extra=`` field the
+caller passed, and ``error`` with the traceback when one is attached.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import logging.handlers
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROTATE_BYTES = 50 * 1024 * 1024
+KEEP = 5
+_STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+
+
+class JsonFormatter(logging.Formatter):
+    """A log record as one line of JSON."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC)
+            .isoformat(timespec="milliseconds")
+            .replace("+00:00", "Z"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for key, value in vars(record).items():
+            if key not in _STANDARD and not key.startswith("_"):
+                entry[key] = value
+        if record.exc_info:
+            entry["error"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+def configure(log_dir: Path, level: str) -> logging.Handler:
+    """Send ``vigil.*`` loggers to ``log_dir/vigil.log`` as JSON lines; returns the handler."""
+    log_dir.mkdir(parents=True, exist_ok=True)
+    handler = logging.handlers.RotatingFileHandler(
+        log_dir / "vigil.log", maxBytes=ROTATE_BYTES, backupCount=KEEP, encoding="utf-8"
+    )
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger("vigil")
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    root.propagate = False
+    return handler
