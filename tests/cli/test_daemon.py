@@ -118,3 +118,38 @@ def test_non_loopback_host_is_refused(home: Path) -> None:
         [sys.executable, "-m", "vigil", "up"], env=env, capture_output=True, text=True, timeout=30
     )
     assert done.returncode != 0 and "loopback" in done.stderr
+
+
+def test_concurrent_publishers_each_failure_triaged_exactly_once(home: Path) -> None:
+    """Four processes ingesting failures at once while the daemon runs: every failure gets
+    exactly one triage, none lost, none doubled."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "VIGIL_HOME": str(home)}
+    batch = "".join(json.dumps(FAILED) + "\n" for _ in range(50))
+    with daemon(home):
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-m", "vigil", "ingest", "-", "--json"],
+                env=env,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(4)
+        ]
+        ids: list[str] = []
+        for proc in procs:
+            out, _ = proc.communicate(batch, timeout=60)
+            assert proc.returncode == 0
+            ids += json.loads(out)["ids"]
+
+        def all_triaged() -> bool:
+            causes = [e["causation_id"] for e in events(home, "--type", "triage.completed")]
+            return len(causes) >= len(ids)
+
+        wait_for(all_triaged, timeout=60)
+    causes = [e["causation_id"] for e in events(home, "--type", "triage.completed")]
+    assert sorted(causes) == sorted(ids)

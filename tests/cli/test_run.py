@@ -3,6 +3,7 @@ on real commands in real git repositories."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -194,3 +195,34 @@ def test_command_runs_even_when_the_state_cannot_be_stored(tmp_path: Path) -> No
     assert done.returncode == 4
     assert "ran" in done.stdout
     assert "not recorded" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_ctrl_c_stops_the_command_and_is_recorded_as_interrupted(
+    home: Path, tmp_path: Path
+) -> None:
+    """Ctrl-C (SIGINT to the foreground group) ends the command, ``vigil run`` exits with its
+    status, records the run as interrupted, and prints one line instead of a diagnosis."""
+    import signal
+    import time
+
+    env = {**os.environ, "VIGIL_HOME": str(home)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "vigil", "run", "--", "sleep", "30"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 20
+    while not events(home, "--type", "build.run.started"):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130
+    assert "interrupted" in err and "Traceback" not in err
+    failed = events(home, "--type", "build.run.failed")[0]["data"]
+    assert failed["interrupted"] is True and failed["exit_code"] == 130

@@ -179,6 +179,7 @@ class Vigil:
                 "output_tail": result.output_tail,
                 "output_bytes": result.output_bytes,
                 "truncated": result.truncated,
+                "interrupted": result.interrupted,
                 "git": git_after,
             },
             subject=command,

@@ -36,7 +36,13 @@ def cmd_run(args: argparse.Namespace) -> int:
                 f"vigil: warning: this run was not recorded: {report.not_recorded}", file=sys.stderr
             )
         seconds = result.duration_ms / 1000
-        if report.diagnosis is not None:
+        if report.diagnosis is not None and result.interrupted:
+            print(
+                f"── vigil ── interrupted (exit {result.exit_code}) after {seconds:.1f}s; "
+                f"recorded as {report.finished.id}",
+                file=sys.stderr,
+            )
+        elif report.diagnosis is not None:
             render_diagnosis(
                 report.diagnosis.to_dict(),
                 sys.stderr,

@@ -39,6 +39,7 @@ class RunResult:
     output_bytes: int
     truncated: bool
     error: str | None = None  # why the command could not start
+    interrupted: bool = False  # the user (or a SIGTERM) stopped it
 
 
 class _Tail:
@@ -70,15 +71,19 @@ def command_line(argv: Sequence[str]) -> str:
 
 
 @contextlib.contextmanager
-def _shielded(child: subprocess.Popen[bytes]) -> Iterator[None]:
-    """Ignore SIGINT (the child gets its own from the terminal); forward SIGTERM."""
+def _shielded(child: subprocess.Popen[bytes], received: list[int]) -> Iterator[None]:
+    """Note SIGINT (the child gets its own from the terminal) and forward SIGTERM."""
+
+    def note(signum: int, frame: object) -> None:
+        received.append(signum)
 
     def forward(signum: int, frame: object) -> None:
+        received.append(signum)
         with contextlib.suppress(ProcessLookupError):
             child.send_signal(signum)
 
     try:
-        old_int = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        old_int = signal.signal(signal.SIGINT, note)
         old_term = signal.signal(signal.SIGTERM, forward)
     except ValueError:  # not the main thread: leave signals alone
         yield
@@ -117,12 +122,13 @@ def run_command(
     if use_pty is None:
         use_pty = out.isatty() if hasattr(out, "isatty") else False
     tail = _Tail(tail_bytes)
+    received: list[int] = []
     started = time.monotonic()
     try:
         if use_pty:
-            code = _run_pty(argv, cwd, out, tail)
+            code = _run_pty(argv, cwd, out, tail, received)
         else:
-            code = _run_pipes(argv, cwd, out, err, tail)
+            code = _run_pipes(argv, cwd, out, err, tail, received)
     except OSError as exc:
         message = f"cannot run {argv[0]!r}: {exc.strerror or exc}"
         tail.add(message.encode() + b"\n")
@@ -130,13 +136,17 @@ def run_command(
         elapsed = (time.monotonic() - started) * 1000
         return RunResult(CANNOT_START, elapsed, text, tail.total, False, error=message)
     text, truncated = tail.text()
-    return RunResult(code, (time.monotonic() - started) * 1000, text, tail.total, truncated)
+    elapsed = (time.monotonic() - started) * 1000
+    interrupted = bool(received) or code in (128 + signal.SIGINT, 128 + signal.SIGTERM)
+    return RunResult(code, elapsed, text, tail.total, truncated, interrupted=interrupted)
 
 
-def _run_pipes(argv: Sequence[str], cwd: str, out: BinaryIO, err: BinaryIO, tail: _Tail) -> int:
+def _run_pipes(
+    argv: Sequence[str], cwd: str, out: BinaryIO, err: BinaryIO, tail: _Tail, received: list[int]
+) -> int:
     child = subprocess.Popen(list(argv), cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert child.stdout is not None and child.stderr is not None
-    with _shielded(child), selectors.DefaultSelector() as selector:
+    with _shielded(child, received), selectors.DefaultSelector() as selector:
         selector.register(child.stdout, selectors.EVENT_READ, out)
         selector.register(child.stderr, selectors.EVENT_READ, err)
         open_streams = 2
@@ -162,7 +172,7 @@ def _copy_winsize(target_fd: int) -> None:
         return
 
 
-def _run_pty(argv: Sequence[str], cwd: str, out: BinaryIO, tail: _Tail) -> int:
+def _run_pty(argv: Sequence[str], cwd: str, out: BinaryIO, tail: _Tail, received: list[int]) -> int:
     import pty
 
     master, slave = pty.openpty()
@@ -175,7 +185,7 @@ def _run_pty(argv: Sequence[str], cwd: str, out: BinaryIO, tail: _Tail) -> int:
         raise
     os.close(slave)
     try:
-        with _shielded(child), selectors.DefaultSelector() as selector:
+        with _shielded(child, received), selectors.DefaultSelector() as selector:
             selector.register(master, selectors.EVENT_READ)
             while True:
                 ready = selector.select(timeout=0.2)
