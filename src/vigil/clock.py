@@ -47,7 +47,9 @@ class SystemClock:
 
 def isoformat(moment: datetime) -> str:
     """``moment`` as a fixed-width, sortable UTC string: ``2026-11-22T00:42:39.123456Z``."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if moment.utcoffset() is not None and moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
+    return moment.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def parse_iso(text: str) -> datetime:
