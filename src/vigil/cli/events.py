@@ -90,11 +90,14 @@ def _follow(log: Any, patterns: tuple[str, ...], after: int) -> Iterator[Event]:
             time.sleep(FOLLOW_INTERVAL_S)
 
 
-def _read_input(path: str) -> str:
+def read_input(path: str, *, lenient: bool = False) -> str:
+    """A file's text, or stdin's for ``-``. ``lenient`` replaces bytes that are not UTF-8
+    (build logs carry stray ones) instead of refusing the file."""
+    errors = "replace" if lenient else "strict"
     try:
         if path == "-":
-            return sys.stdin.read()
-        with open(path, encoding="utf-8") as handle:
+            return sys.stdin.buffer.read().decode("utf-8", errors)
+        with open(path, encoding="utf-8", errors=errors) as handle:
             return handle.read()
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
@@ -143,7 +146,7 @@ def parse_ingest(text: str, name: str) -> list[dict[str, Any]]:
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     name = "stdin" if args.file == "-" else args.file
-    records = parse_ingest(_read_input(args.file), name)
+    records = parse_ingest(read_input(args.file), name)
     with open_vigil() as vigil:
         events = [
             new_event(

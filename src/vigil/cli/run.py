@@ -8,7 +8,7 @@ import os
 import sys
 
 from vigil.cli.context import open_vigil
-from vigil.cli.events import _read_input
+from vigil.cli.events import read_input
 from vigil.cli.render import render_diagnosis
 from vigil.errors import ConfigError, StorageError, UsageError
 from vigil.sources.command import run_command
@@ -60,7 +60,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_triage(args: argparse.Namespace) -> int:
-    text = _read_input(args.log)
+    text = read_input(args.log, lenient=True)
     with open_vigil() as vigil:
         diagnosis = vigil.triage.diagnose(text, cwd=args.cwd or os.getcwd(), command=args.cmdline)
     if args.json:
