@@ -42,7 +42,7 @@ pytest: $(DEV_STAMP)
 test: lint typecheck layers pytest
 
 bench: $(STAMP)
-	$(PY) -m vigil.bench
+	@$(PY) -m vigil.bench
 
 clean:
 	rm -rf $(VENV) build dist .mypy_cache .ruff_cache

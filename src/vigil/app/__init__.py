@@ -18,13 +18,13 @@ from vigil.clock import Clock, SystemClock
 from vigil.config import Settings
 from vigil.errors import StorageError
 from vigil.events import catalog
-from vigil.events.bus import Handler, run_handler
 from vigil.events.doorbell import ring
 from vigil.events.log import SqliteEventLog
 from vigil.events.model import Event, new_event
 from vigil.storage import Database
 
 if TYPE_CHECKING:
+    from vigil.events.bus import Handler
     from vigil.handlers.learner import Learner
     from vigil.handlers.triage import Diagnosis, Triage
     from vigil.memory.history import RunHistory
@@ -198,6 +198,8 @@ class Vigil:
 
     def handle_inline(self, consumer: str, handler: Handler, event: Event) -> list[Event]:
         """Run a consumer's handler here and now, exactly once across processes."""
+        from vigil.events.bus import run_handler
+
         outputs = run_handler(self.log, consumer, handler, event, advance=False)
         if outputs:
             ring(self.settings.home)

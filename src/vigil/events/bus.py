@@ -252,6 +252,10 @@ class EventBus:
     async def _tail(self) -> None:
         while True:
             self._tail_wakeup.clear()
+            if not self._subscribers:  # nobody watching: just keep the position, read nothing
+                self._tail_seq = await self.db.call(self.log.last_seq)
+                await self._tail_wakeup.wait()
+                continue
             batch = await self.db.call(self.log.read_after, self._tail_seq, (), 500)
             if not batch:
                 await self._tail_wakeup.wait()

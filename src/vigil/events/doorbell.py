@@ -10,12 +10,15 @@ cannot bind the name.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import platform
 import socket
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import asyncio
 
 from vigil.errors import DaemonError
 
@@ -48,23 +51,24 @@ def is_listening(home: Path) -> bool:
     return ring(home)
 
 
-class _Protocol(asyncio.DatagramProtocol):
-    def __init__(self, on_ring: Callable[[], None]) -> None:
-        self._on_ring = on_ring
-
-    def datagram_received(self, data: bytes, addr: object) -> None:
-        self._on_ring()
-
-
 class Doorbell:
     """The listening side, owned by the daemon."""
 
     def __init__(self, home: Path, on_ring: Callable[[], None]) -> None:
         self.home = home
         self._on_ring = on_ring
-        self._transport: asyncio.DatagramTransport | None = None
+        self._transport: asyncio.BaseTransport | None = None
 
     async def open(self) -> None:
+        import asyncio  # only the daemon listens; publishers (the CLI) never import asyncio
+
+        class _Protocol(asyncio.DatagramProtocol):
+            def __init__(self, on_ring: Callable[[], None]) -> None:
+                self._on_ring = on_ring
+
+            def datagram_received(self, data: bytes, addr: object) -> None:
+                self._on_ring()
+
         addr = address(self.home)
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         try:
