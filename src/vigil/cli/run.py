@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import sys
 
 from vigil.cli.context import open_vigil
@@ -30,13 +31,18 @@ def cmd_run(args: argparse.Namespace) -> int:
         report = vigil.run(argv)
         result = report.result
         if result.error:
-            print(f"vigil: {result.error}", file=sys.stderr)
+            hint = ""
+            if len(argv) == 1 and " " in argv[0]:
+                hint = f" (for a shell command line: vigil run -- sh -c {shlex.quote(argv[0])})"
+            print(f"vigil: {result.error}{hint}", file=sys.stderr)
         if report.not_recorded:
             print(
                 f"vigil: warning: this run was not recorded: {report.not_recorded}", file=sys.stderr
             )
         seconds = result.duration_ms / 1000
-        if report.diagnosis is not None and result.interrupted:
+        if result.error:
+            pass  # the line above says it all; the run is recorded and triaged all the same
+        elif report.diagnosis is not None and result.interrupted:
             print(
                 f"── vigil ── interrupted (exit {result.exit_code}) after {seconds:.1f}s; "
                 f"recorded as {report.finished.id}",
