@@ -41,7 +41,7 @@ pytest: $(DEV_STAMP)
 
 test: lint typecheck layers pytest
 
-bench: $(STAMP)
+bench: $(DEV_STAMP)
 	@$(PY) -m vigil.bench
 
 clean:
