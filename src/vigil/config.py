@@ -142,3 +142,16 @@ def load_settings(
     if "port" in changes and not 0 <= changes["port"] <= 65535:
         raise ConfigError(f"port must be between 0 and 65535, got {changes['port']}")
     return replace(settings, **changes)
+
+
+def systemd_env(environ: Mapping[str, str] | None = None) -> tuple[str | None, float | None]:
+    """``NOTIFY_SOCKET`` and the watchdog interval in seconds (``WATCHDOG_USEC``) when systemd
+    started this process and asked for them; ``(None, None)`` otherwise."""
+    env = os.environ if environ is None else environ
+    socket_path = env.get("NOTIFY_SOCKET") or None
+    watchdog: float | None = None
+    usec = env.get("WATCHDOG_USEC", "")
+    pid = env.get("WATCHDOG_PID", "")
+    if usec.isdigit() and int(usec) > 0 and (not pid or pid == str(os.getpid())):
+        watchdog = int(usec) / 1_000_000
+    return socket_path, watchdog

@@ -18,7 +18,7 @@ from starlette.routing import Route
 Probe = Callable[[], dict[str, Any]]
 
 
-def create_app(*, health: Probe, ready: Probe, status: Probe) -> Starlette:
+def create_app(*, health: Probe, ready: Probe, status: Probe, report: Probe) -> Starlette:
     """The daemon's HTTP app."""
 
     async def healthz(request: Request) -> JSONResponse:
@@ -31,10 +31,14 @@ def create_app(*, health: Probe, ready: Probe, status: Probe) -> Starlette:
     async def api_status(request: Request) -> JSONResponse:
         return JSONResponse(status())
 
+    async def api_health(request: Request) -> JSONResponse:
+        return JSONResponse(report())
+
     return Starlette(
         routes=[
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/api/status", api_status),
+            Route("/api/health", api_health),
         ]
     )

@@ -129,6 +129,15 @@ class Vigil:
         handlers = {"triage": self.triage.handle, "learner": self.learner.handle}
         return [Subscription(name, patterns, handlers[name]) for name, patterns in CONSUMERS]
 
+    def breaker_snapshot(self) -> list[dict[str, Any]]:
+        """Every stored circuit breaker's state (shared by all processes on the machine)."""
+        row = self.db.query_one(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'breakers'"
+        )
+        if row is None:
+            return []
+        return [dict(r) for r in self.db.query("SELECT * FROM breakers ORDER BY name")]
+
     def ensure_schema(self) -> None:
         """Apply every namespace's migrations (the daemon does this at start)."""
         _ = self.history, self.knowledge

@@ -1,39 +1,49 @@
 """``vigil up``: the foreground daemon.
 
 Start: open the stores and migrate, take the doorbell (which also refuses a second daemon on the
-same home), start the durable consumers (they replay whatever arrived while the daemon was down),
-serve HTTP on 127.0.0.1, write ``run/daemon.json``. Stop, on SIGINT or SIGTERM, in stages, each
-with a timeout: stop HTTP, stop listening to the doorbell, let consumers finish the event in hand,
-record the stop, close the database.
+same home), bind HTTP on 127.0.0.1, then hand every long-lived part to the supervisor: the
+durable consumers (they replay whatever arrived while the daemon was down), the live tail, the
+HTTP server, the storage probe and, under systemd, the watchdog. Then ``READY=1`` and
+``daemon.process.started``.
+
+Stop, on SIGINT or SIGTERM, in stages, each with a timeout: HTTP first (stage 3), then the
+consumers and the tail (stage 1: the event in hand finishes its transaction on the database
+thread), then the probes (stage 0); then the stop is recorded and the database closed.
+
+Supervisor hooks become events here (the reliability layer stays generic):
+``component.process.restarted``, ``component.process.isolated`` and, for isolation, a
+``notification.requested`` so a person is told.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 import json
 import logging
 import os
 import signal
-import socket
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 from vigil import __version__
 from vigil.app import Vigil
+from vigil.app.components import HttpComponent, StorageProbe, WatchdogComponent, bind
 from vigil.app.logs import configure as configure_logging
+from vigil.app.systemd import Notifier
 from vigil.clock import isoformat
-from vigil.config import Settings
-from vigil.errors import DaemonError
+from vigil.config import Settings, systemd_env
 from vigil.events import catalog
 from vigil.events.bus import EventBus
 from vigil.events.doorbell import Doorbell
+from vigil.events.model import Event
+from vigil.reliability.supervisor import Spec, Supervisor
 
 log = logging.getLogger("vigil.daemon")
 
-STAGE_TIMEOUT_S = 5.0
+BUS_HEARTBEAT_S = 10.0
+STAGE_HTTP, STAGE_BUS, STAGE_PROBES = 3, 1, 0
 
 
 class Daemon:
@@ -45,19 +55,46 @@ class Daemon:
         self.settings = settings
         self._on_ready = on_ready
         self.vigil = Vigil.open(settings)
+        self.clock = self.vigil.clock
         self.bus = EventBus(self.vigil.log, source="vigil.daemon")
+        self.supervisor = Supervisor(
+            self.clock,
+            on_restart=self._component_restarted,
+            on_isolated=self._component_isolated,
+        )
+        self.storage = StorageProbe(self.vigil.db, self.clock, os.getpid())
+        socket_path, watchdog_s = systemd_env()
+        self.notifier = Notifier(socket_path)
+        self.watchdog_s = watchdog_s
         self.started_at = time.time()
         self.port: int | None = None
         self._stop = asyncio.Event()
         self._ready = False
+        self._reports: set[asyncio.Task[Any]] = set()
 
     # -- probes ----------------------------------------------------------------------------
 
     def health(self) -> dict[str, Any]:
+        """``/healthz``: the process is alive and its event loop answers."""
         return {"status": "ok", "version": __version__, "pid": os.getpid()}
 
     def ready(self) -> dict[str, Any]:
-        return {"ready": self._ready, "consumers": sorted(self.bus.consumers)}
+        """``/readyz``: every required component runs and storage accepts writes."""
+        down = [
+            c["name"]
+            for c in self.supervisor.snapshot()
+            if c["required"] and c["status"] != "running"
+        ]
+        reasons = [f"component {name} is not running" for name in down]
+        if self.storage.error:
+            reasons.append(f"storage degraded: {self.storage.error}")
+        ready = self._ready and not reasons
+        return {
+            "ready": ready,
+            "status": "ready" if ready else ("starting" if not self._ready else "degraded"),
+            "reasons": reasons,
+            "storage": self.storage.report(),
+        }
 
     def status(self) -> dict[str, Any]:
         return {
@@ -72,6 +109,65 @@ class Daemon:
             },
         }
 
+    def health_report(self) -> dict[str, Any]:
+        """``/api/health`` and ``vigil health``: components, storage, readiness."""
+        readiness = self.ready()
+        return {
+            "daemon": {
+                "running": True,
+                "pid": os.getpid(),
+                "port": self.port,
+                "uptime_s": round(time.time() - self.started_at, 3),
+                "version": __version__,
+            },
+            "ready": readiness["ready"],
+            "status": readiness["status"],
+            "reasons": readiness["reasons"],
+            "storage": readiness["storage"],
+            "components": self.supervisor.snapshot(),
+            "systemd": {"notify": self.notifier.enabled, "watchdog_s": self.watchdog_s},
+        }
+
+    # -- hooks -> events -------------------------------------------------------------------
+
+    def _report(self, *events: Event) -> None:
+        task = asyncio.get_running_loop().create_task(self._publish_quietly(events))
+        self._reports.add(task)
+        task.add_done_callback(self._reports.discard)
+
+    async def _publish_quietly(self, events: tuple[Event, ...]) -> None:
+        try:
+            await self.bus.publish(*events)
+        except Exception:
+            log.exception("could not record a component report")
+
+    def _component_restarted(self, name: str, restarts: int, reason: str) -> None:
+        self._report(
+            self.bus.event(
+                catalog.COMPONENT_RESTARTED,
+                {"component": name, "restarts": restarts, "error": reason},
+                subject=name,
+            )
+        )
+
+    def _component_isolated(self, name: str, reason: str) -> None:
+        isolated = self.bus.event(
+            catalog.COMPONENT_ISOLATED, {"component": name, "error": reason}, subject=name
+        )
+        notice = self.bus.event(
+            catalog.NOTIFICATION_REQUESTED,
+            {
+                "severity": "error",
+                "title": f"Vigil isolated its component {name}",
+                "body": f"It crashed too often ({reason}); the rest keeps running. "
+                "Restart the daemon once the cause is fixed.",
+            },
+            subject=name,
+            cause=isolated,
+        )
+        self._report(isolated, notice)
+        self.notifier.notify(f"STATUS=degraded: {name} isolated")
+
     # -- lifecycle -------------------------------------------------------------------------
 
     def request_stop(self) -> None:
@@ -85,12 +181,13 @@ class Daemon:
         await self.vigil.db.call(self.vigil.ensure_schema)
         doorbell = Doorbell(self.settings.home, self.bus.wake)
         await doorbell.open()
-        server = None
+        started = False
         try:
-            for sub in self.vigil.subscriptions():
-                self.bus.add_consumer(sub.name, sub.patterns, sub.handler)
-            await self.bus.start()
-            server = await self._serve_http()
+            listener = bind(self.settings.host, self.settings.port)
+            await self._assemble(listener)
+            await self.supervisor.start()
+            started = True
+            await self._wait_until_running()
             self._write_state()
             await self.bus.publish(
                 self.bus.event(
@@ -99,45 +196,45 @@ class Daemon:
                 )
             )
             self._ready = True
+            self.notifier.notify(
+                "READY=1", f"STATUS=ready on port {self.port}", f"MAINPID={os.getpid()}"
+            )
             log.info("daemon ready", extra={"port": self.port})
             if self._on_ready is not None:
                 self._on_ready(self)
             await self._stop.wait()
         finally:
             self._ready = False
-            await self._shutdown(doorbell, server)
+            await self._shutdown(doorbell, started)
 
-    async def _serve_http(self) -> Any:
-        import uvicorn
-
-        class _QuietServer(uvicorn.Server):
-            """uvicorn without its own signal handling: the daemon owns SIGINT/SIGTERM."""
-
-            @contextlib.contextmanager
-            def capture_signals(self) -> Iterator[None]:
-                yield
-
+    async def _assemble(self, listener: Any) -> None:
         from vigil.api.http import create_app
 
-        app = create_app(health=self.health, ready=self.ready, status=self.status)
-        listener = _bind(self.settings.host, self.settings.port)
-        config = uvicorn.Config(
-            app,
-            host=self.settings.host,
-            port=self.settings.port,
-            log_level="warning",
-            access_log=False,
-            lifespan="off",
+        for sub in self.vigil.subscriptions():
+            self.bus.add_consumer(sub.name, sub.patterns, sub.handler)
+        await self.bus.open()
+        for name, runner in self.bus.runners(BUS_HEARTBEAT_S / 2).items():
+            self.supervisor.add(Spec(name, runner, heartbeat=BUS_HEARTBEAT_S, stage=STAGE_BUS))
+        app = create_app(
+            health=self.health, ready=self.ready, status=self.status, report=self.health_report
         )
-        server = _QuietServer(config)
-        self.port = int(listener.getsockname()[1])
-        self._serving = asyncio.create_task(server.serve(sockets=[listener]), name="http")
-        while not server.started:
-            if self._serving.done():
-                listener.close()
-                raise DaemonError(f"cannot serve HTTP on {self.settings.host}:{self.port}")
-            await asyncio.sleep(0.01)
-        return server
+        http = HttpComponent(app, self.settings.host, listener)
+        self.port = http.port
+        self.supervisor.add(Spec("http", http, stage=STAGE_HTTP))
+        self.supervisor.add(Spec("storage", self.storage, heartbeat=60.0, stage=STAGE_PROBES))
+        if self.notifier.enabled and self.watchdog_s:
+            watchdog = WatchdogComponent(
+                self.notifier.notify, self.watchdog_s / 2, self.supervisor.stuck
+            )
+            self.supervisor.add(
+                Spec("systemd.watchdog", watchdog, required=False, stage=STAGE_PROBES)
+            )
+
+    async def _wait_until_running(self, timeout: float = 30.0) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not self.supervisor.ready() and loop.time() < deadline:
+            await asyncio.sleep(0.005)
 
     def _write_state(self) -> None:
         run_dir = self.settings.run_dir
@@ -147,20 +244,20 @@ class Daemon:
             "port": self.port,
             "host": self.settings.host,
             "version": __version__,
-            "started": isoformat(self.vigil.clock.now()),
+            "started": isoformat(self.clock.now()),
         }
         tmp = run_dir / "daemon.json.tmp"
         tmp.write_text(json.dumps(state))
         tmp.replace(run_dir / "daemon.json")
 
-    async def _shutdown(self, doorbell: Doorbell, server: Any) -> None:
-        if server is not None:
-            server.should_exit = True
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._serving, STAGE_TIMEOUT_S)
+    async def _shutdown(self, doorbell: Doorbell, started: bool) -> None:
+        self.notifier.notify("STOPPING=1")
         doorbell.close()
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(self.bus.stop(), STAGE_TIMEOUT_S)
+        if started:
+            await self.supervisor.stop()
+        await self.bus.stop()
+        if self._reports:
+            await asyncio.wait(self._reports, timeout=5.0)
         with contextlib.suppress(Exception):
             self.vigil.publish(
                 [
@@ -170,26 +267,8 @@ class Daemon:
                 ]
             )
         (self.settings.run_dir / "daemon.json").unlink(missing_ok=True)
-        await self.vigil.db.call(lambda: None)
         self.vigil.close()
         log.info("daemon stopped")
-
-
-def _bind(host: str, port: int) -> socket.socket:
-    """The HTTP listening socket, bound here so a busy port is one clear error."""
-    listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        listener.bind((host, port))
-        listener.listen(128)
-    except OSError as exc:
-        listener.close()
-        hint = " (another program uses it; try --port N)" if exc.errno == errno.EADDRINUSE else ""
-        raise DaemonError(
-            f"cannot listen on http://{host}:{port}: {exc.strerror}{hint}", host=host, port=port
-        ) from exc
-    listener.setblocking(False)
-    return listener
 
 
 def serve(settings: Settings, on_ready: Callable[[Daemon], None] | None = None) -> None:

@@ -80,6 +80,19 @@ def build_parser() -> Parser:
     ingest.add_argument("--json", action="store_true", help="print the stored ids as JSON")
     ingest.set_defaults(func=_lazy("vigil.cli.events", "cmd_ingest"))
 
+    health = sub.add_parser("health", help="components, heartbeats, breakers, readiness")
+    health.add_argument("--json", action="store_true", help="print JSON")
+    health.set_defaults(func=_lazy("vigil.cli.health", "cmd_health"))
+
+    service = sub.add_parser("service", help="run Vigil under systemd")
+    service_sub = service.add_subparsers(
+        dest="service_command", metavar="COMMAND", parser_class=Parser, required=True
+    )
+    install = service_sub.add_parser("install", help="write a systemd unit for vigil up")
+    install.add_argument("--user", action="store_true", help="a user unit (no root needed)")
+    install.add_argument("--print", action="store_true", help="print the unit, write nothing")
+    install.set_defaults(func=_lazy("vigil.cli.health", "cmd_service_install"))
+
     deadletters = sub.add_parser("dead-letters", help="events a handler failed on")
     deadletters.add_argument("--json", action="store_true", help="print JSON")
     deadletters.add_argument("--limit", type=int, default=50, metavar="N")

@@ -16,13 +16,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import logging
 import traceback
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from vigil.errors import StorageError
 from vigil.events.catalog import CONSUMER_FAILED
 from vigil.events.log import SqliteEventLog
 from vigil.events.model import Event, matches, new_event
@@ -39,6 +41,7 @@ class Outcome:
 
 
 Handler = Callable[[Event], Outcome | None]
+Runner = Callable[[Callable[[], None]], Coroutine[Any, Any, None]]
 RETRY_FIRST_S = 0.5
 RETRY_MAX_S = 30.0
 Subscriber = Callable[[Event], Awaitable[None] | None]
@@ -55,6 +58,20 @@ class Consumer:
     wakeup: asyncio.Event = field(default_factory=asyncio.Event)
     handled: int = 0
     failed: int = 0
+
+
+def _no_beat() -> None:
+    pass
+
+
+async def _wait(wakeup: asyncio.Event, timeout: float | None) -> None:
+    """Wait for ``wakeup``, or at most ``timeout`` seconds (so the caller can beat)."""
+    if timeout is None:
+        await wakeup.wait()
+        return
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(timeout):
+            await wakeup.wait()
 
 
 def run_handler(
@@ -158,14 +175,44 @@ class EventBus:
 
     # -- lifecycle -------------------------------------------------------------------------
 
+    async def open(self) -> None:
+        """Get ready to dispatch (the live tail starts at the end of the log)."""
+        if not self._running:
+            self._running = True
+            self._tail_seq = await self.db.call(self.log.last_seq)
+
     async def start(self) -> None:
+        """Run the consumers and the tail as the bus's own tasks (without a supervisor)."""
         if self._running:
             return
-        self._running = True
-        self._tail_seq = await self.db.call(self.log.last_seq)
-        self._tasks.append(asyncio.create_task(self._tail(), name="bus:tail"))
+        await self.open()
+        self._tasks.append(asyncio.create_task(self._tail(_no_beat, None), name="bus:tail"))
         for consumer in self._consumers.values():
             self._start_consumer(consumer)
+
+    def runners(self, beat_every: float) -> dict[str, Runner]:
+        """The bus's loops as components for a supervisor (call :meth:`open` first).
+
+        Each runner beats at least every ``beat_every`` seconds while idle and after every
+        event it handles; a storage error ends it (raises) so the supervisor restarts it with
+        backoff, resuming from the stored offset.
+        """
+
+        def consumer_runner(consumer: Consumer) -> Runner:
+            async def run(beat: Callable[[], None]) -> None:
+                consumer.wakeup = asyncio.Event()
+                consumer.wakeup.set()
+                await self._consume_from_offset(consumer, beat, beat_every)
+
+            return run
+
+        async def tail(beat: Callable[[], None]) -> None:
+            await self._tail(beat, beat_every)
+
+        loops: dict[str, Runner] = {"bus.tail": tail}
+        for consumer in self._consumers.values():
+            loops[f"consumer.{consumer.name}"] = consumer_runner(consumer)
+        return loops
 
     async def stop(self) -> None:
         """Stop consuming; an event being handled finishes its transaction first."""
@@ -194,7 +241,7 @@ class EventBus:
         delay = RETRY_FIRST_S
         while True:
             try:
-                await self._consume_from_offset(consumer)
+                await self._consume_from_offset(consumer, _no_beat, None)
             except Exception as exc:  # noqa: BLE001 - storage trouble: log once, back off, retry
                 log.error(
                     "consumer stopped; retrying",
@@ -207,25 +254,31 @@ class EventBus:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, RETRY_MAX_S)
 
-    async def _consume_from_offset(self, consumer: Consumer) -> None:
+    async def _consume_from_offset(
+        self, consumer: Consumer, beat: Callable[[], None], beat_every: float | None
+    ) -> None:
         offset = await self.db.call(self.log.offset, consumer.name)
         while True:
+            beat()
             consumer.wakeup.clear()
             batch = await self.db.call(
                 self.log.read_after, offset, consumer.patterns, consumer.batch
             )
             if not batch:
-                await consumer.wakeup.wait()
+                await _wait(consumer.wakeup, beat_every)
                 continue
             for event in batch:
                 await self._deliver(consumer, event)
                 offset = event.seq or offset
+                beat()
 
     async def _deliver(self, consumer: Consumer, event: Event) -> None:
         try:
             outputs = await self.db.call(
                 run_handler, self.log, consumer.name, consumer.handler, event
             )
+        except StorageError:
+            raise  # not the handler's fault: retry the event once storage works again
         except Exception as exc:  # noqa: BLE001 - isolation: one bad handler never stops the bus
             consumer.failed += 1
             error = f"{type(exc).__name__}: {exc}"
@@ -249,16 +302,17 @@ class EventBus:
         if outputs:
             self.wake()
 
-    async def _tail(self) -> None:
+    async def _tail(self, beat: Callable[[], None], beat_every: float | None) -> None:
         while True:
+            beat()
             self._tail_wakeup.clear()
             if not self._subscribers:  # nobody watching: just keep the position, read nothing
                 self._tail_seq = await self.db.call(self.log.last_seq)
-                await self._tail_wakeup.wait()
+                await _wait(self._tail_wakeup, beat_every)
                 continue
             batch = await self.db.call(self.log.read_after, self._tail_seq, (), 500)
             if not batch:
-                await self._tail_wakeup.wait()
+                await _wait(self._tail_wakeup, beat_every)
                 continue
             for event in batch:
                 self._tail_seq = event.seq or self._tail_seq

@@ -20,6 +20,12 @@ FIX_LEARNED = "knowledge.fix.learned"
 CONSUMER_FAILED = "bus.handler.failed"
 DAEMON_STARTED = "daemon.process.started"
 DAEMON_STOPPED = "daemon.process.stopped"
+COMPONENT_RESTARTED = "component.process.restarted"
+COMPONENT_ISOLATED = "component.process.isolated"
+NOTIFICATION_REQUESTED = "notification.requested"
+BREAKER_OPENED = "breaker.opened"
+BREAKER_HALF_OPENED = "breaker.half_opened"
+BREAKER_CLOSED = "breaker.closed"
 
 
 class GitState(TypedDict, total=False):

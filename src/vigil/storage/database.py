@@ -39,6 +39,15 @@ def _translate(exc: sqlite3.Error, path: Path) -> StorageError:
     return StorageError(f"state database {path}: {hint}", path=str(path), sqlite=text)
 
 
+_ENVIRONMENTAL = ("full", "readonly", "read-only", "disk i/o", "locked", "busy", "unable to open")
+
+
+def _environmental(exc: sqlite3.Error) -> bool:
+    """Whether an SQLite error comes from the environment (disk, permissions, locks)."""
+    text = str(exc).lower()
+    return any(word in text for word in _ENVIRONMENTAL)
+
+
 class Database:
     """One SQLite connection with Vigil's pragmas and transaction discipline."""
 
@@ -87,6 +96,12 @@ class Database:
             self._depth = 1
             try:
                 yield self._conn
+            except sqlite3.OperationalError as exc:
+                self._depth = 0
+                self._conn.rollback()
+                if _environmental(exc):  # disk full, read-only, I/O: the store's fault, not ours
+                    raise _translate(exc, self.path) from exc
+                raise
             except BaseException:
                 self._depth = 0
                 self._conn.rollback()
