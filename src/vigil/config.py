@@ -8,6 +8,7 @@ the environment. Secrets are never stored here: a config names the *variable* th
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -44,6 +45,8 @@ class Settings:
     # How many known fixes and suspects triage reports at most.
     triage_max_fixes: int = 5
     triage_max_suspects: int = 10
+    # How often the daemon proves it can still write its database (seconds).
+    storage_probe_s: float = 5.0
     # Raw provider tables from config.toml, validated by the reasoning layer.
     providers: tuple[Mapping[str, Any], ...] = field(default_factory=tuple)
 
@@ -65,6 +68,7 @@ class Settings:
 
 
 _ENV_FIELDS = {
+    "VIGIL_STORAGE_PROBE_S": "storage_probe_s",
     "VIGIL_PORT": "port",
     "VIGIL_HOST": "host",
     "VIGIL_LOG_LEVEL": "log_level",
@@ -72,6 +76,7 @@ _ENV_FIELDS = {
 }
 
 _TOML_FIELDS = {
+    ("daemon", "storage_probe_s"): "storage_probe_s",
     ("daemon", "port"): "port",
     ("daemon", "log_level"): "log_level",
     ("run", "output_tail_bytes"): "output_tail_bytes",
@@ -91,6 +96,14 @@ def _coerce(name: str, value: Any, origin: str) -> Any:
         if number < 0:
             raise ConfigError(f"{origin}: {name} must not be negative, got {number}")
         return number
+    if kinds.get(name) in ("float", float):
+        try:
+            real = float(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{origin}: {name} must be a number, got {value!r}") from None
+        if not real > 0:
+            raise ConfigError(f"{origin}: {name} must be positive, got {real}")
+        return real
     if not isinstance(value, str):
         raise ConfigError(f"{origin}: {name} must be a string, got {value!r}")
     return value
@@ -155,3 +168,56 @@ def systemd_env(environ: Mapping[str, str] | None = None) -> tuple[str | None, f
     if usec.isdigit() and int(usec) > 0 and (not pid or pid == str(os.getpid())):
         watchdog = int(usec) / 1_000_000
     return socket_path, watchdog
+
+
+# --- secrets in the environment -----------------------------------------------------------------
+# Which variables hold secrets, for redaction (``vigil.storage.redact``). A variable is secret
+# when its NAME contains KEY, TOKEN, SECRET, PASSWORD, PASSWD, PASSPHRASE, CREDENTIAL or PRIVATE,
+# AUTH but not AUTHOR/AUTHORITY (GIT_AUTHOR_NAME, XAUTHORITY are not secrets), or has PASS, PAT,
+# PW or DSN as a whole ``_``-separated part (DB_PASS, GH_PAT, SENTRY_DSN). Names are matched
+# case-insensitively. Over-matching a name costs little (its value gets hidden where it shows),
+# so the list is broad; what keeps ordinary text intact is the VALUE filter: a value is ignored
+# when it is shorter than 6 characters, a number (timeouts, ports, TTLs: hiding them would scramble
+# every timing and line number in stored output), a word like true/false/none/enabled, or the
+# path of a file or directory that exists (SSH_AUTH_SOCK, GOOGLE_APPLICATION_CREDENTIALS: the
+# secret is in the file, and hiding a path such as a home directory would hide it in every
+# traceback). Anything else counts, including URLs, which often carry credentials.
+_SECRET_NAME = re.compile(
+    r"KEY|TOKEN|SECRET|PASSWORD|PASSWD|PASSPHRASE|CREDENTIAL|PRIVATE|AUTH(?!OR)"
+    r"|(?:^|_)(?:PASS|PAT|PW|DSN)(?:_|$)",
+    re.IGNORECASE,
+)
+_NOT_SECRET = frozenset(
+    {"true", "false", "yes", "no", "on", "off", "none"}
+    | {"null", "nil", "undefined", "unset", "empty", "default", "auto"}
+    | {"enabled", "disabled", "required", "optional"}
+)
+_NUMERIC = re.compile(r"[+-]?\d+(?:\.\d*)?")
+MIN_SECRET_LENGTH = 6
+
+
+def _is_secret_value(value: str) -> bool:
+    if len(value) < MIN_SECRET_LENGTH or value.lower() in _NOT_SECRET or _NUMERIC.fullmatch(value):
+        return False
+    if value.startswith(("/", "~/", "./", "../")):
+        try:
+            return not Path(value).expanduser().exists()
+        except (OSError, ValueError):
+            return True
+    return True
+
+
+def secret_variables(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The secret variables in ``environ`` (default: this process's), name -> stripped value."""
+    env = os.environ if environ is None else environ
+    found: dict[str, str] = {}
+    for name in sorted(env):
+        value = env[name].strip()
+        if _SECRET_NAME.search(name) and _is_secret_value(value):
+            found[name] = value
+    return found
+
+
+def secret_values(environ: Mapping[str, str] | None = None) -> tuple[str, ...]:
+    """The values of the secret variables in ``environ``, each once (see ``secret_variables``)."""
+    return tuple(dict.fromkeys(secret_variables(environ).values()))

@@ -154,3 +154,33 @@ def test_daemon_json_is_removed_after_stop(home: Path) -> None:
     with daemon(home):
         assert (home / "run" / "daemon.json").exists()
     wait_for(lambda: not (home / "run" / "daemon.json").exists(), timeout=5)
+
+
+def test_metrics_endpoint_and_stats_survive_restart(home: Path) -> None:
+    """Handler latencies show in /metrics while the daemon runs, and in ``vigil stats``
+    after it stopped (they are flushed to the database at shutdown)."""
+    import urllib.request
+
+    failure = json.dumps(
+        {
+            "type": "build.run.failed",
+            "subject": "make",
+            "data": {"command": "make", "exit_code": 2, "output_tail": "error: broke\n"},
+        }
+    )
+    with daemon(home) as state:
+        ids = json.loads(vigil("ingest", "-", "--json", home=home, stdin=failure + "\n").stdout)
+        wait_for(
+            lambda: any(
+                e["causation_id"] == ids["ids"][0]
+                for e in json.loads(
+                    vigil("events", "--json", "--type", "triage.completed", home=home).stdout
+                )
+            )
+        )
+        with urllib.request.urlopen(f"http://127.0.0.1:{state['port']}/metrics") as response:
+            text = response.read().decode()
+    assert 'vigil_handler_seconds_bucket{consumer="triage"' in text
+    stats = json.loads(vigil("stats", "--json", home=home).stdout)
+    names = {(m["name"], tuple(sorted(m["labels"].items()))) for m in stats["metrics"]}
+    assert ("handler_seconds", (("consumer", "triage"),)) in names

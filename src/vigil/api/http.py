@@ -12,13 +12,20 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 Probe = Callable[[], dict[str, Any]]
 
 
-def create_app(*, health: Probe, ready: Probe, status: Probe, report: Probe) -> Starlette:
+def create_app(
+    *,
+    health: Probe,
+    ready: Probe,
+    status: Probe,
+    report: Probe,
+    metrics: Callable[[], tuple[bytes, str]] | None = None,
+) -> Starlette:
     """The daemon's HTTP app."""
 
     async def healthz(request: Request) -> JSONResponse:
@@ -34,11 +41,18 @@ def create_app(*, health: Probe, ready: Probe, status: Probe, report: Probe) -> 
     async def api_health(request: Request) -> JSONResponse:
         return JSONResponse(report())
 
+    async def prometheus(request: Request) -> Response:
+        if metrics is None:
+            return Response("metrics are off\n", status_code=404, media_type="text/plain")
+        body, content_type = metrics()
+        return Response(body, headers={"Content-Type": content_type})
+
     return Starlette(
         routes=[
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/api/status", api_status),
             Route("/api/health", api_health),
+            Route("/metrics", prometheus),
         ]
     )

@@ -34,10 +34,13 @@ from vigil.app.logs import configure as configure_logging
 from vigil.app.systemd import Notifier
 from vigil.clock import isoformat
 from vigil.config import Settings, systemd_env
+from vigil.errors import StorageError
 from vigil.events import catalog
 from vigil.events.bus import EventBus
 from vigil.events.doorbell import Doorbell
 from vigil.events.model import Event
+from vigil.reliability.metrics import Metrics, MetricsUpkeep
+from vigil.reliability.resources import ResourceSampler
 from vigil.reliability.supervisor import Spec, Supervisor
 
 log = logging.getLogger("vigil.daemon")
@@ -56,13 +59,19 @@ class Daemon:
         self._on_ready = on_ready
         self.vigil = Vigil.open(settings)
         self.clock = self.vigil.clock
-        self.bus = EventBus(self.vigil.log, source="vigil.daemon")
+        self.metrics = Metrics(self.clock)
+        self.metrics_upkeep = MetricsUpkeep(
+            self.metrics, self.vigil.db, self.clock, ResourceSampler(self.clock, settings.home)
+        )
+        self.bus = EventBus(self.vigil.log, source="vigil.daemon", metrics=self.metrics)
         self.supervisor = Supervisor(
             self.clock,
             on_restart=self._component_restarted,
             on_isolated=self._component_isolated,
         )
-        self.storage = StorageProbe(self.vigil.db, self.clock, os.getpid())
+        self.storage = StorageProbe(
+            self.vigil.db, self.clock, os.getpid(), interval=settings.storage_probe_s
+        )
         socket_path, watchdog_s = systemd_env()
         self.notifier = Notifier(socket_path)
         self.watchdog_s = watchdog_s
@@ -138,8 +147,13 @@ class Daemon:
     async def _publish_quietly(self, events: tuple[Event, ...]) -> None:
         try:
             await self.bus.publish(*events)
-        except Exception:
-            log.exception("could not record a component report")
+        except StorageError as exc:  # degraded storage: the probe reports it already
+            log.error(
+                "could not record a report",
+                extra={"error": str(exc), "events": [e.type for e in events]},
+            )
+        except Exception:  # a report must never take the daemon down
+            log.exception("could not record a report")
 
     def _component_restarted(self, name: str, restarts: int, reason: str) -> None:
         self._report(
@@ -189,17 +203,25 @@ class Daemon:
             started = True
             await self._wait_until_running()
             self._write_state()
-            await self.bus.publish(
+            self._report(
                 self.bus.event(
                     catalog.DAEMON_STARTED,
-                    {"pid": os.getpid(), "port": self.port, "version": __version__},
+                    {
+                        "pid": os.getpid(),
+                        "port": self.port,
+                        "version": __version__,
+                        "read_only": self.vigil.db.read_only,
+                    },
                 )
             )
             self._ready = True
             self.notifier.notify(
                 "READY=1", f"STATUS=ready on port {self.port}", f"MAINPID={os.getpid()}"
             )
-            log.info("daemon ready", extra={"port": self.port})
+            log.info(
+                "daemon ready" if self.storage.error is None else "daemon up, degraded",
+                extra={"port": self.port, "storage_error": self.storage.error},
+            )
             if self._on_ready is not None:
                 self._on_ready(self)
             await self._stop.wait()
@@ -209,19 +231,30 @@ class Daemon:
 
     async def _assemble(self, listener: Any) -> None:
         from vigil.api.http import create_app
+        from vigil.api.prometheus import render_latest
 
         for sub in self.vigil.subscriptions():
-            self.bus.add_consumer(sub.name, sub.patterns, sub.handler)
+            handler = self.metrics.wrap("handler_seconds", sub.handler, consumer=sub.name)
+            self.bus.add_consumer(sub.name, sub.patterns, handler)
         await self.bus.open()
         for name, runner in self.bus.runners(BUS_HEARTBEAT_S / 2).items():
             self.supervisor.add(Spec(name, runner, heartbeat=BUS_HEARTBEAT_S, stage=STAGE_BUS))
         app = create_app(
-            health=self.health, ready=self.ready, status=self.status, report=self.health_report
+            health=self.health,
+            ready=self.ready,
+            status=self.status,
+            report=self.health_report,
+            metrics=lambda: render_latest(self.metrics),
         )
         http = HttpComponent(app, self.settings.host, listener)
         self.port = http.port
         self.supervisor.add(Spec("http", http, stage=STAGE_HTTP))
         self.supervisor.add(Spec("storage", self.storage, heartbeat=60.0, stage=STAGE_PROBES))
+        self.supervisor.add(
+            Spec(
+                "metrics", self.metrics_upkeep, heartbeat=120.0, required=False, stage=STAGE_PROBES
+            )
+        )
         if self.notifier.enabled and self.watchdog_s:
             watchdog = WatchdogComponent(
                 self.notifier.notify, self.watchdog_s / 2, self.supervisor.stuck
@@ -238,7 +271,6 @@ class Daemon:
 
     def _write_state(self) -> None:
         run_dir = self.settings.run_dir
-        run_dir.mkdir(parents=True, exist_ok=True)
         state = {
             "pid": os.getpid(),
             "port": self.port,
@@ -246,9 +278,13 @@ class Daemon:
             "version": __version__,
             "started": isoformat(self.clock.now()),
         }
-        tmp = run_dir / "daemon.json.tmp"
-        tmp.write_text(json.dumps(state))
-        tmp.replace(run_dir / "daemon.json")
+        try:
+            run_dir.mkdir(parents=True, exist_ok=True)
+            tmp = run_dir / "daemon.json.tmp"
+            tmp.write_text(json.dumps(state))
+            tmp.replace(run_dir / "daemon.json")
+        except OSError as exc:  # degraded disk: keep running; health still answers over HTTP
+            log.error("cannot write the daemon state file", extra={"error": str(exc)})
 
     async def _shutdown(self, doorbell: Doorbell, started: bool) -> None:
         self.notifier.notify("STOPPING=1")
@@ -259,6 +295,8 @@ class Daemon:
         if self._reports:
             await asyncio.wait(self._reports, timeout=5.0)
         with contextlib.suppress(Exception):
+            await self.metrics_upkeep.close()  # the last minutes, after the consumers stopped
+        with contextlib.suppress(Exception):
             self.vigil.publish(
                 [
                     self.vigil.event(
@@ -266,7 +304,8 @@ class Daemon:
                     )
                 ]
             )
-        (self.settings.run_dir / "daemon.json").unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            (self.settings.run_dir / "daemon.json").unlink(missing_ok=True)
         self.vigil.close()
         log.info("daemon stopped")
 

@@ -45,7 +45,10 @@ def collect() -> dict[str, Any]:
     config = settings()
     report: dict[str, Any]
     port = _daemon_port(config.home)
-    if is_listening(config.home) and port is not None:
+    running = is_listening(config.home)
+    if running and port is None:
+        port = config.port  # a daemon on a read-only disk could not write its state file
+    if running and port is not None:
         report = _fetch(port)
     else:
         report = {

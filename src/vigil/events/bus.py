@@ -22,12 +22,15 @@ import logging
 import traceback
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vigil.errors import StorageError
 from vigil.events.catalog import CONSUMER_FAILED
 from vigil.events.log import SqliteEventLog
 from vigil.events.model import Event, matches, new_event
+
+if TYPE_CHECKING:
+    from vigil.reliability.metrics import Metrics
 
 log = logging.getLogger("vigil.bus")
 
@@ -89,7 +92,10 @@ def run_handler(
 class EventBus:
     """Publish/subscribe over a :class:`SqliteEventLog`, with durable consumers."""
 
-    def __init__(self, event_log: SqliteEventLog, *, source: str = "vigil") -> None:
+    def __init__(
+        self, event_log: SqliteEventLog, *, source: str = "vigil", metrics: Metrics | None = None
+    ) -> None:
+        self.metrics = metrics
         self.log = event_log
         self.db = event_log.db
         self.clock = event_log.clock
@@ -142,7 +148,10 @@ class EventBus:
         self._pending.append((events, future))
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush(), name="bus:flush")
-        return await future
+        if self.metrics is None:
+            return await future
+        with self.metrics.timer("bus_publish_seconds"):
+            return await future
 
     async def _flush(self) -> None:
         while self._pending:

@@ -19,13 +19,13 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from vigil.clock import Clock, isoformat
 from vigil.errors import NotFoundError, UsageError
 from vigil.events.model import Event
-from vigil.storage import Database, apply_migrations, sql
+from vigil.storage import Database, Redactor, apply_migrations, sql
 
 MIGRATIONS = [
     sql(
@@ -125,11 +125,18 @@ class DeadLetter:
 
 
 class SqliteEventLog:
-    """Append-only event log with durable consumer bookkeeping."""
+    """Append-only event log with durable consumer bookkeeping.
 
-    def __init__(self, db: Database, clock: Clock) -> None:
+    Every appended event is redacted first (``source``, ``subject`` and every string in ``data``,
+    see :mod:`vigil.storage.redact`): a secret never reaches the database, and the events that
+    ``append`` returns, which handlers then see, are the stored, redacted ones. The default
+    redactor knows this process's secret environment variables.
+    """
+
+    def __init__(self, db: Database, clock: Clock, redactor: Redactor | None = None) -> None:
         self.db = db
         self.clock = clock
+        self.redactor = redactor if redactor is not None else Redactor.from_environment()
         apply_migrations(db, "events", MIGRATIONS)
 
     # -- writing ---------------------------------------------------------------------------
@@ -143,7 +150,8 @@ class SqliteEventLog:
             return self.append_in(conn, batch)
 
     def append_in(self, conn: sqlite3.Connection, events: Sequence[Event]) -> list[Event]:
-        """Append inside a transaction the caller holds."""
+        """Append (redacted) inside a transaction the caller holds."""
+        events = [self._redacted(e) for e in events]
         if len(events) == 1:
             cursor = conn.execute(_INSERT, _params(events[0]))
             return [events[0].with_seq(int(cursor.lastrowid or 0))]
@@ -153,6 +161,15 @@ class SqliteEventLog:
         rows = conn.execute("SELECT seq, id FROM events WHERE seq > ? ORDER BY seq", (before,))
         seqs = {event_id: seq for seq, event_id in rows}
         return [e.with_seq(seqs[e.id]) for e in events]
+
+    def _redacted(self, event: Event) -> Event:
+        redact = self.redactor.redact
+        data = self.redactor.redact_obj(event.data)
+        source = redact(event.source)
+        subject = None if event.subject is None else redact(event.subject)
+        if data is event.data and source is event.source and subject is event.subject:
+            return event
+        return replace(event, data=data, source=source, subject=subject)
 
     # -- reading ---------------------------------------------------------------------------
 

@@ -48,7 +48,7 @@ from vigil.memory.entry import (
 from vigil.memory.schema import MIGRATIONS, NAMESPACE
 from vigil.memory.search import FullTextSearch, SearchPlan, SearchTuning
 from vigil.memory.tokenizer import NOISE_WORDS
-from vigil.storage import Database, apply_migrations, new_ulid
+from vigil.storage import Database, Redactor, apply_migrations, new_ulid
 
 _BEST_FIRST = (
     "CASE status WHEN 'active' THEN 0 ELSE 1 END, confidence DESC, seen DESC, updated DESC,"
@@ -68,10 +68,19 @@ class ImportReport:
 class KnowledgeBase:
     """Long-term memory in the state database (tables ``kb_*``, migration namespace ``kb``)."""
 
-    def __init__(self, db: Database, clock: Clock, *, tuning: SearchTuning | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        *,
+        tuning: SearchTuning | None = None,
+        redactor: Redactor | None = None,
+    ) -> None:
         apply_migrations(db, NAMESPACE, MIGRATIONS)
         self._db = db
         self._clock = clock
+        # Every write stores (and returns) the entry with its secrets redacted: see _clean.
+        self._redactor = redactor if redactor is not None else Redactor.from_environment()
         self._search = FullTextSearch(db, tuning)
 
     # --- records --------------------------------------------------------------------------------
@@ -105,6 +114,7 @@ class KnowledgeBase:
             created=now,
             updated=now,
         )
+        entry = self._clean(entry)
         with self._writing() as conn:
             table.insert(conn, entry)
         return entry
@@ -302,7 +312,8 @@ class KnowledgeBase:
             created=now,
             updated=now,
         )
-        signature = change_signature(origin)
+        candidate = self._clean(candidate)
+        signature = change_signature(candidate.provenance)
         with self._writing() as conn:
             rows = conn.execute(
                 "SELECT * FROM kb_entries WHERE kind = 'fix' AND id IN (SELECT entry_id FROM"
@@ -380,6 +391,7 @@ class KnowledgeBase:
                     **draft.fields,
                 )
                 if row is None:
+                    entry = self._clean(entry)
                     table.insert(conn, entry)
                     created.append(entry.id)
                 else:
@@ -433,6 +445,7 @@ class KnowledgeBase:
 
         Returns the stored entry: ``old`` itself when nothing differed (nothing is written).
         """
+        new = self._clean(new)
         changed = table.changed_columns(old, new)
         if not changed:
             return old
@@ -441,3 +454,20 @@ class KnowledgeBase:
             changed = table.changed_columns(old, new)
         table.update(conn, new, changed)
         return new
+
+    def _clean(self, entry: Entry) -> Entry:
+        """``entry`` as it may be stored: secrets redacted from title, body, tags and provenance.
+
+        Every write goes through here (add, update, learning, confirm/reject, Markdown import).
+        Tags were lower-cased by validation, so secrets are looked for in any case there.
+        """
+        redact = self._redactor.redact
+        title = redact(entry.title)
+        body = redact(entry.body)
+        tags = tuple(dict.fromkeys(redact(tag, ignore_case=True).lower() for tag in entry.tags))
+        provenance = self._redactor.redact_obj(entry.provenance)
+        if (title, body, tags) == (entry.title, entry.body, entry.tags) and (
+            provenance is entry.provenance
+        ):
+            return entry
+        return replace(entry, title=title, body=body, tags=tags, provenance=provenance)

@@ -9,6 +9,7 @@ never blocks on disk and the connection is only ever used from one thread at a t
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
@@ -53,23 +54,66 @@ class Database:
 
     def __init__(self, path: Path, *, busy_timeout_ms: int = 10_000) -> None:
         self.path = path
+        self.read_only = False
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._conn = sqlite3.connect(
-                path, isolation_level=None, check_same_thread=False, timeout=busy_timeout_ms / 1000
-            )
-            self._conn.row_factory = sqlite3.Row
-            self._conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-            self._conn.execute("PRAGMA journal_mode = WAL")
-            self._conn.execute("PRAGMA synchronous = NORMAL")
-            self._conn.execute("PRAGMA foreign_keys = ON")
+            self._conn = self._connect(busy_timeout_ms)
+        except sqlite3.OperationalError as exc:
+            if not (_environmental(exc) and path.exists()):
+                raise _translate(exc, path) from exc
+            self._conn = self._connect_read_only(exc)
         except sqlite3.Error as exc:
             raise _translate(exc, path) from exc
         except OSError as exc:
-            raise StorageError(f"state database {path}: {exc.strerror}", path=str(path)) from exc
+            if not path.exists():
+                raise StorageError(
+                    f"state database {path}: {exc.strerror}", path=str(path)
+                ) from exc
+            self._conn = self._connect_read_only(exc)
         self._lock = threading.RLock()
         self._executor: ThreadPoolExecutor | None = None
         self._depth = 0
+
+    def _connect(self, busy_timeout_ms: int) -> sqlite3.Connection:
+        conn = sqlite3.connect(
+            self.path, isolation_level=None, check_same_thread=False, timeout=busy_timeout_ms / 1000
+        )
+        conn.row_factory = sqlite3.Row
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+        except sqlite3.Error:
+            conn.close()
+            raise
+        return conn
+
+    def _connect_read_only(self, cause: Exception) -> sqlite3.Connection:
+        """Degraded mode: the file exists but cannot be opened for writing (a read-only disk).
+
+        Reads keep working; every write fails with a :class:`StorageError`. On a filesystem
+        mounted read-only nobody can change the file, so SQLite may treat it as immutable
+        (which a WAL database on read-only media needs); elsewhere it is opened ``mode=ro``.
+        """
+        try:
+            frozen = bool(os.statvfs(self.path).f_flag & os.ST_RDONLY)
+            options = "mode=ro&immutable=1" if frozen else "mode=ro"
+            conn = sqlite3.connect(
+                f"{self.path.absolute().as_uri()}?{options}",
+                uri=True,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+            conn.row_factory = sqlite3.Row
+            conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+        except (sqlite3.Error, OSError) as exc:
+            raise StorageError(
+                f"state database {self.path}: cannot be opened even read-only ({exc})",
+                path=str(self.path),
+            ) from cause
+        self.read_only = True
+        return conn
 
     @property
     def connection(self) -> sqlite3.Connection:
