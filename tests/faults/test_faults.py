@@ -254,8 +254,9 @@ def test_full_then_read_only_disk_degrades_and_recovers(tmp_path: Path) -> None:
                 readonly = vigil("ingest", "-", home=home, stdin=lines)
                 assert readonly.returncode != 0 and "read-only" in readonly.stderr
                 assert len(readonly.stderr.strip().splitlines()) == 1
-                read = vigil("events", "--json", "--type", "build.run.failed", "--limit", "1000",
-                             home=home)
+                read = vigil(
+                    "events", "--json", "--type", "build.run.failed", "--limit", "1000", home=home
+                )
                 assert len(json.loads(read.stdout)) == stored + 20  # reads still work
                 health = subprocess.run(
                     [sys.executable, "-m", "vigil", "health", "--json"],
