@@ -45,6 +45,8 @@ class Settings:
     # How many known fixes and suspects triage reports at most.
     triage_max_fixes: int = 5
     triage_max_suspects: int = 10
+    # How long one git command may take before git counts as failing (seconds).
+    git_timeout_s: float = 5.0
     # How often the daemon proves it can still write its database (seconds).
     storage_probe_s: float = 5.0
     # Raw provider tables from config.toml, validated by the reasoning layer.
@@ -68,6 +70,7 @@ class Settings:
 
 
 _ENV_FIELDS = {
+    "VIGIL_GIT_TIMEOUT_S": "git_timeout_s",
     "VIGIL_STORAGE_PROBE_S": "storage_probe_s",
     "VIGIL_PORT": "port",
     "VIGIL_HOST": "host",
@@ -76,6 +79,7 @@ _ENV_FIELDS = {
 }
 
 _TOML_FIELDS = {
+    ("run", "git_timeout_s"): "git_timeout_s",
     ("daemon", "storage_probe_s"): "storage_probe_s",
     ("daemon", "port"): "port",
     ("daemon", "log_level"): "log_level",

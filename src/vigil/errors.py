@@ -12,7 +12,8 @@ The tree::
     ├── ConfigError                 ``config.toml`` or a ``VIGIL_*`` variable is invalid
     ├── BusError                    publishing or consuming events failed
     ├── SourceError                 a source (command, file, git) failed to produce events
-    └── DaemonError                 the daemon cannot start or cannot be reached
+    ├── DaemonError                 the daemon cannot start or cannot be reached
+    └── CircuitOpen                 a circuit breaker refuses calls for now (name, retry_after)
 
 Every error carries ``details`` (a small dict of structured context) so that logs and
 receipts can keep the facts without parsing the message.
@@ -85,3 +86,21 @@ class SourceError(VigilError):
 
 class DaemonError(VigilError):
     """The daemon cannot start, or cannot be reached."""
+
+
+class CircuitOpen(VigilError):
+    """A circuit breaker is open (or half-open with every probe slot taken) and refused a call.
+
+    ``retry_after`` is the number of seconds until the breaker lets a call through again; it is
+    also in ``details``, where :func:`vigil.reliability.retry_call` reads it as a wait hint.
+    """
+
+    def __init__(self, name: str, retry_after: float) -> None:
+        retry_after = max(0.0, float(retry_after))
+        super().__init__(
+            f"circuit {name!r} is open: calls refused for {retry_after:.1f} s more",
+            name=name,
+            retry_after=retry_after,
+        )
+        self.name = name
+        self.retry_after = retry_after

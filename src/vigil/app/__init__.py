@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from vigil.handlers.triage import Diagnosis, Triage
     from vigil.memory.history import RunHistory
     from vigil.memory.knowledge import KnowledgeBase
+    from vigil.reliability import BreakerRegistry, CircuitBreaker
     from vigil.sources.command import RunResult
 
 
@@ -74,6 +75,8 @@ class Vigil:
         return cls(settings, clock)
 
     def close(self) -> None:
+        if "breakers" in self.__dict__:
+            self.breakers.store.db.close()  # type: ignore[union-attr]
         self.db.close()
 
     def __enter__(self) -> Vigil:
@@ -83,6 +86,23 @@ class Vigil:
         self.close()
 
     # -- parts, built on first use -----------------------------------------------------------
+
+    @cached_property
+    def breakers(self) -> BreakerRegistry:
+        """Circuit breakers, stored so every Vigil process on the machine shares their state.
+
+        The store has its own connection, so breaker bookkeeping never queues behind the event
+        log's writer.
+        """
+        from vigil.reliability import BreakerRegistry, BreakerStore
+
+        return BreakerRegistry(BreakerStore(Database(self.settings.db_path)), clock=self.clock)
+
+    @cached_property
+    def git_breaker(self) -> CircuitBreaker:
+        from vigil.app.guards import GIT_POLICY
+
+        return self.breakers.get("git", GIT_POLICY)
 
     @cached_property
     def history(self) -> RunHistory:
@@ -98,13 +118,13 @@ class Vigil:
 
     @cached_property
     def triage(self) -> Triage:
+        from vigil.app.guards import GuardedChanges
         from vigil.handlers.triage import Triage
-        from vigil.sources.git import GitChangeInspector
 
         return Triage(
             knowledge=self.knowledge,
             history=self.history,
-            changes=GitChangeInspector(),
+            changes=GuardedChanges(self.git_breaker),
             clock=self.clock,
             max_lines=self.settings.triage_max_lines,
             max_fixes=self.settings.triage_max_fixes,
@@ -113,14 +133,14 @@ class Vigil:
 
     @cached_property
     def learner(self) -> Learner:
+        from vigil.app.guards import GuardedChanges
         from vigil.handlers.learner import Learner
-        from vigil.sources.git import GitChangeInspector
 
         return Learner(
             log=self.log,
             knowledge=self.knowledge,
             history=self.history,
-            changes=GitChangeInspector(),
+            changes=GuardedChanges(self.git_breaker),
             clock=self.clock,
         )
 
@@ -131,12 +151,10 @@ class Vigil:
 
     def breaker_snapshot(self) -> list[dict[str, Any]]:
         """Every stored circuit breaker's state (shared by all processes on the machine)."""
-        row = self.db.query_one(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'breakers'"
-        )
-        if row is None:
-            return []
-        return [dict(r) for r in self.db.query("SELECT * FROM breakers ORDER BY name")]
+        try:
+            return self.breakers.store.snapshot(self.clock.now().timestamp())  # type: ignore[union-attr]
+        except StorageError:
+            return []  # a read-only home that never stored a breaker
 
     def ensure_schema(self) -> None:
         """Apply every namespace's migrations (the daemon does this at start)."""
@@ -159,12 +177,13 @@ class Vigil:
 
     def run(self, argv: Sequence[str], *, cwd: str | None = None) -> RunReport:
         """Run a command with live output, record it, and diagnose or learn inline."""
+        from vigil.app.guards import guarded_git_state
         from vigil.sources.command import command_line, run_command
-        from vigil.sources.git import git_state
 
         directory = cwd or os.getcwd()
         command = command_line(argv)
-        git_before = git_state(directory)
+        timeout = self.settings.git_timeout_s
+        git_before = guarded_git_state(self.git_breaker, directory, timeout)
         base = {"command": command, "argv": list(argv), "cwd": directory}
         started = self.event(
             catalog.BUILD_RUN_STARTED, {**base, "git": git_before}, subject=command
@@ -177,7 +196,7 @@ class Vigil:
             result = run_command(argv, cwd=directory, tail_bytes=self.settings.output_tail_bytes)
             return RunReport(result, started, None, (), not_recorded=str(exc))
         result = run_command(argv, cwd=directory, tail_bytes=self.settings.output_tail_bytes)
-        git_after = git_state(directory) if result.duration_ms > 0 else git_before
+        git_after = guarded_git_state(self.git_breaker, directory, timeout)
         passed = result.exit_code == 0
         finished = self.event(
             catalog.BUILD_RUN_PASSED if passed else catalog.BUILD_RUN_FAILED,

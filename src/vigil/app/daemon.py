@@ -46,6 +46,11 @@ from vigil.reliability.supervisor import Spec, Supervisor
 log = logging.getLogger("vigil.daemon")
 
 BUS_HEARTBEAT_S = 10.0
+_BREAKER_EVENTS = {
+    "open": catalog.BREAKER_OPENED,
+    "half-open": catalog.BREAKER_HALF_OPENED,
+    "closed": catalog.BREAKER_CLOSED,
+}
 STAGE_HTTP, STAGE_BUS, STAGE_PROBES = 3, 1, 0
 
 
@@ -80,6 +85,9 @@ class Daemon:
         self._stop = asyncio.Event()
         self._ready = False
         self._reports: set[asyncio.Task[Any]] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.vigil.breakers.on_change(self._breaker_changed)
+        self.vigil.breakers.on_call(self._dependency_called)
 
     # -- probes ----------------------------------------------------------------------------
 
@@ -134,6 +142,7 @@ class Daemon:
             "reasons": readiness["reasons"],
             "storage": readiness["storage"],
             "components": self.supervisor.snapshot(),
+            "breakers": self.vigil.breaker_snapshot(),
             "systemd": {"notify": self.notifier.enabled, "watchdog_s": self.watchdog_s},
         }
 
@@ -154,6 +163,24 @@ class Daemon:
             )
         except Exception:  # a report must never take the daemon down
             log.exception("could not record a report")
+
+    def _breaker_changed(self, name: str, old: str, new: str, reason: str) -> None:
+        """Breaker hooks run on whichever thread made the transition: hop to the loop."""
+        kind = _BREAKER_EVENTS.get(new)
+        if kind is None or reason.startswith("synced:") or self._loop is None:
+            return  # "synced:" means another process saw it first and recorded it
+        event = self.bus.event(
+            kind, {"breaker": name, "from": old, "to": new, "reason": reason}, subject=name
+        )
+        self._loop.call_soon_threadsafe(self._report, event)
+
+    def _dependency_called(self, name: str, outcome: str, seconds: float) -> None:
+        if outcome == "rejected":
+            self.metrics.count("dependency_rejected", dependency=name)
+        else:
+            self.metrics.observe(
+                "dependency_call_seconds", seconds, ok=outcome != "failure", dependency=name
+            )
 
     def _component_restarted(self, name: str, restarts: int, reason: str) -> None:
         self._report(
@@ -188,7 +215,7 @@ class Daemon:
         self._stop.set()
 
     async def run(self) -> None:
-        loop = asyncio.get_running_loop()
+        loop = self._loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(RuntimeError):
                 loop.add_signal_handler(signum, self.request_stop)

@@ -14,6 +14,7 @@ Sections, in run order (one module each)::
     triage         diagnosis of a 10,000-line output with a 10,000-entry knowledge base
     search         knowledge search at 100,000 entries vs raw FTS5 on the same texts
     startup        wall time of short CLI commands vs a bare interpreter
+    breaker        circuit breaker overhead per call vs pybreaker; cost of a refused call
 
 Report shape::
 
@@ -43,6 +44,7 @@ SECTIONS: tuple[str, ...] = (
     "triage",
     "search",
     "startup",
+    "breaker",
 )
 
 __all__ = ["SECTIONS"]

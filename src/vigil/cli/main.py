@@ -106,6 +106,17 @@ def build_parser() -> Parser:
     return parser
 
 
+def _quiet_library_logs() -> None:
+    """The CLI speaks through its output and one-line errors; library warnings (git skipped,
+    a breaker open) belong in the daemon's log, which ``vigil up`` configures."""
+    import logging
+
+    root = logging.getLogger("vigil")
+    if not root.handlers:
+        root.addHandler(logging.NullHandler())
+        root.propagate = False
+
+
 def _run_kb(args: argparse.Namespace) -> int:
     from vigil.cli.context import open_vigil
 
@@ -119,6 +130,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         parser = build_parser()
         args = parser.parse_args(arguments)
+        _quiet_library_logs()
         if getattr(args, "kb_handler", None) is not None:
             return _run_kb(args)
         if getattr(args, "func", None) is None:

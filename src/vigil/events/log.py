@@ -92,14 +92,14 @@ def _from_row(row: sqlite3.Row | tuple[Any, ...]) -> Event:
     )
 
 
-def _params(event: Event) -> tuple[Any, ...]:
+def _params(event: Event, data_json: str) -> tuple[Any, ...]:
     return (
         event.id,
         event.type,
         event.time,
         event.source,
         event.subject,
-        event.data_json(),
+        data_json,
         event.fingerprint,
         event.correlation_id,
         event.causation_id,
@@ -151,25 +151,36 @@ class SqliteEventLog:
 
     def append_in(self, conn: sqlite3.Connection, events: Sequence[Event]) -> list[Event]:
         """Append (redacted) inside a transaction the caller holds."""
-        events = [self._redacted(e) for e in events]
+        prepared = [self._prepared(e) for e in events]
+        events = [event for event, _ in prepared]
         if len(events) == 1:
-            cursor = conn.execute(_INSERT, _params(events[0]))
+            cursor = conn.execute(_INSERT, _params(*prepared[0]))
             return [events[0].with_seq(int(cursor.lastrowid or 0))]
         before = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0]
-        conn.executemany(_INSERT, [_params(e) for e in events])
+        conn.executemany(_INSERT, [_params(*p) for p in prepared])
         # One writer at a time and AUTOINCREMENT: the batch occupies the next len(events) seqs.
         rows = conn.execute("SELECT seq, id FROM events WHERE seq > ? ORDER BY seq", (before,))
         seqs = {event_id: seq for seq, event_id in rows}
         return [e.with_seq(seqs[e.id]) for e in events]
 
-    def _redacted(self, event: Event) -> Event:
-        redact = self.redactor.redact
-        data = self.redactor.redact_obj(event.data)
-        source = redact(event.source)
-        subject = None if event.subject is None else redact(event.subject)
+    def _prepared(self, event: Event) -> tuple[Event, str]:
+        """The event as it will be stored (redacted) and its data as JSON.
+
+        One scan of the serialised event says whether any string in it could hold a secret;
+        only then are its strings walked and redacted (the common event has nothing to hide).
+        """
+        data_json = event.data_json()
+        redactor = self.redactor
+        probe = f"{event.source}\n{event.subject or ''}\n{data_json}"
+        if not redactor.needs_redaction(probe):
+            return event, data_json
+        data = redactor.redact_obj(event.data)
+        source = redactor.redact(event.source)
+        subject = None if event.subject is None else redactor.redact(event.subject)
         if data is event.data and source is event.source and subject is event.subject:
-            return event
-        return replace(event, data=data, source=source, subject=subject)
+            return event, data_json
+        redacted = replace(event, data=data, source=source, subject=subject)
+        return redacted, redacted.data_json()
 
     # -- reading ---------------------------------------------------------------------------
 

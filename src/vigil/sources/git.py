@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from vigil.errors import SourceError
 from vigil.events.catalog import GitState
 from vigil.memory.changes import ChangedFile, ChangeSet, Commit
 
@@ -22,14 +23,21 @@ MAX_HASHED_BYTES = 8 * 1024 * 1024
 GIT_TIMEOUT_S = 5.0
 
 
-def _git(root: str | Path, *args: str) -> str | None:
+def _git(root: str | Path, *args: str, timeout: float = GIT_TIMEOUT_S) -> str | None:
+    """git's output, ``None`` when it says no (not a repository, unknown revision...).
+
+    A git that hangs is a dependency in trouble, not an answer: it raises
+    :class:`SourceError`, which the breaker around git counts.
+    """
     try:
         done = subprocess.run(
             ["git", "-C", str(root), *args],
             capture_output=True,
-            timeout=GIT_TIMEOUT_S,
+            timeout=timeout,
             check=False,
         )
+    except subprocess.TimeoutExpired as exc:
+        raise SourceError(f"git {args[0]} did not answer within {timeout:g} s") from exc
     except (OSError, subprocess.SubprocessError):
         return None
     if done.returncode != 0:
@@ -51,12 +59,20 @@ def blob_id(path: Path) -> str:
     return hashlib.sha1(b"blob %d\0" % len(content) + content, usedforsecurity=False).hexdigest()
 
 
-def git_state(cwd: str | Path) -> GitState | None:
+def git_state(cwd: str | Path, timeout: float = GIT_TIMEOUT_S) -> GitState | None:
     """The state of the repository containing ``cwd``; ``None`` outside a repository."""
-    out = _git(cwd, "status", "--porcelain=v2", "--branch", "-z", "--untracked-files=normal")
+    out = _git(
+        cwd,
+        "status",
+        "--porcelain=v2",
+        "--branch",
+        "-z",
+        "--untracked-files=normal",
+        timeout=timeout,
+    )
     if out is None:
         return None
-    root = _git(cwd, "rev-parse", "--show-toplevel")
+    root = _git(cwd, "rev-parse", "--show-toplevel", timeout=timeout)
     if root is None:
         return None
     root_path = Path(root.strip())

@@ -7,9 +7,10 @@ the secret: ``[REDACTED:github-token]``, ``password=[REDACTED:password]``,
 * **Literal values**: the secrets in the process environment (which variables count is
   :func:`vigil.config.secret_variables`'s policy), matched exactly wherever they occur, longest
   first and before anything else, so their marker names the variable.
-* **Shapes**: private key blocks, ``Authorization:`` headers and ``Bearer`` tokens, passwords in
-  URLs (``https://user:pass@host``), OpenAI, Anthropic, GitHub, AWS and Slack credentials, JWTs,
-  and generic assignments: ``DB_PASSWORD=...``, ``token: ...``, ``"api_key": "..."``,
+* **Shapes**: private key blocks (one cut off by the output tail is removed to the end of the
+  text), ``Authorization:`` headers and ``Bearer`` tokens, passwords in URLs
+  (``https://user:pass@host``), OpenAI, Anthropic, GitHub, AWS and Slack credentials, JWTs, and
+  generic assignments: ``DB_PASSWORD=...``, ``token: ...``, ``"api_key": "..."``,
   ``--password ...``.
 
 :meth:`Redactor.redact_obj` walks dicts, lists and tuples. Keys are kept as they are; a string
@@ -48,6 +49,7 @@ Redaction is idempotent: redacting redacted text changes nothing.
 from __future__ import annotations
 
 import functools
+import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -64,9 +66,9 @@ _PLACEHOLDERS = frozenset(
     | {"redacted", "hidden", "masked", "omitted"}
 )
 _NUMBER = re.compile(r"[+-]?\d+(?:\.\d+)?")
-# Values starting like this are references or masks, never credentials (checked in the regexes,
-# so a long one is rejected before it is scanned).
-_NOT_A_VALUE = r"(?![$%{<*]|\[REDACTED:)"
+# Values starting like this are references or masks, never credentials, or what is left of an
+# earlier redaction (checked in the regexes, so a long one is rejected before it is scanned).
+_NOT_A_VALUE = r"(?![$%{<*]|[:=]*\[REDACTED:)"
 
 
 def _placeholder(value: str) -> bool:
@@ -74,7 +76,7 @@ def _placeholder(value: str) -> bool:
     return (
         value.lower() in _PLACEHOLDERS
         or value[0] in "$%{<*"
-        or value.startswith(MARK)
+        or MARK in value  # what is left around an earlier redaction
         or len(set(value)) == 1
         or _NUMBER.fullmatch(value) is not None
     )
@@ -156,9 +158,9 @@ class _Shape:
     ``before`` (cheap) and ``back`` finds the start in the 12 characters before it.
     """
 
-    # Literals for ``str.find`` (the fastest scan CPython has) or regexes with a distinctive
-    # literal start, all on the lower-cased text.
-    triggers: tuple[str | re.Pattern[str], ...]
+    # Lower-case words where a match starts: each found with ``str.find`` (the fastest scan
+    # CPython has), or, for a tuple of words sharing a distinctive start, with one regex.
+    triggers: tuple[str | tuple[str, ...], ...]
     pattern: re.Pattern[str]
     name: Callable[[re.Match[str]], str | None]
     back: re.Pattern[str] | None = None
@@ -197,9 +199,10 @@ def _tables() -> _Tables:
     Built lazily so that commands which only read never pay for compiling them.
     """
     assignment = re.compile(
-        rf"(?P<keep>{_KEYWORD}[\"'`]?[ \t]*(?:=>|:=|[:=])[ \t]*(?P<q>[\"'`])?){_VALUE}"
+        # The separator is atomic: a value never starts inside it (``password:=x``).
+        rf"(?P<keep>{_KEYWORD}(?>[\"'`]?[ \t]*(?:=>|:=|[:=])[ \t]*)(?P<q>[\"'`])?){_VALUE}"
     )
-    flag = re.compile(rf"(?P<keep>(?<=--){_KEYWORD}[ \t]+(?P<q>[\"'])?){_VALUE}")
+    flag = re.compile(rf"(?P<keep>(?<=--){_KEYWORD}(?>[ \t]+)(?P<q>[\"'])?){_VALUE}")
     shapes = (
         _Shape(
             ("-----begin",),
@@ -242,17 +245,17 @@ def _tables() -> _Tables:
             _always("openai-key"),
         ),
         _Shape(
-            (re.compile(r"gh[pousr]_|github_pat_"),),
+            (("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),),
             re.compile(r"gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}"),
             _always("github-token"),
         ),
         _Shape(
-            (re.compile(r"a(?:kia|sia|bia|cca)"),),
+            (("akia", "asia", "abia", "acca"),),
             re.compile(r"(?<![A-Za-z0-9])(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}(?![A-Za-z0-9])"),
             _always("aws-access-key-id"),
         ),
         _Shape(
-            (re.compile(r"x(?:ox|app-)"),),
+            (("xox", "xapp-"),),
             re.compile(
                 r"xox[abeoprs](?:\.xox[a-z])?-[A-Za-z0-9\-]{10,}|xapp-\d-[A-Za-z0-9\-]{10,}"
             ),
@@ -285,14 +288,37 @@ def _tables() -> _Tables:
             before=_BEFORE_KEY,
         ),
     )
+    triggers = dict.fromkeys(t for s in shapes for t in s.triggers)
     finders = tuple(
-        (trigger, tuple(s for s in shapes if trigger in s.triggers))
-        for trigger in dict.fromkeys(t for s in shapes for t in s.triggers)
+        (
+            t if isinstance(t, str) else re.compile(_trie(t)),
+            tuple(s for s in shapes if t in s.triggers),
+        )
+        for t in triggers
     )
-    any_trigger = "|".join(
-        t.pattern if isinstance(t, re.Pattern) else re.escape(t) for t, _ in finders
-    )
-    return _Tables(finders, re.compile(any_trigger), re.compile(rf"{_KEYWORD}\Z"))
+    words = [w for t in triggers for w in ((t,) if isinstance(t, str) else t)]
+    return _Tables(finders, re.compile(_trie(words)), re.compile(rf"{_KEYWORD}\Z"))
+
+
+def _trie(words: Iterable[str]) -> str:
+    """A regex matching any of ``words``, factored by common prefix (``re`` scans it faster)."""
+    root: dict[str, Any] = {}
+    for word in words:
+        node = root
+        for char in word:
+            node = node.setdefault(char, {})
+        node[""] = {}
+
+    def emit(node: dict[str, Any]) -> str:
+        branches = [re.escape(char) + emit(rest) for char, rest in sorted(node.items()) if char]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        if "" in node:  # a word ends here: what follows is optional
+            return body + "?" if len(branches) == 1 and len(body) == 1 else f"(?:{body})?"
+        return body
+
+    return emit(root)
 
 
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
@@ -369,6 +395,8 @@ class Redactor:
     """
 
     def __init__(self, secrets: Mapping[str, str] | Iterable[str] = ()) -> None:
+        if isinstance(secrets, str):  # would mean one secret per character
+            raise TypeError("Redactor takes a mapping or a list of secrets, not one string")
         named = (
             {value: name for name, value in secrets.items()}
             if isinstance(secrets, Mapping)
@@ -384,6 +412,12 @@ class Redactor:
         self._literals = re.compile(alternatives) if self._values else None
         self._folded = re.compile(alternatives, re.IGNORECASE) if self._values else None
         self._folded_marks = {value.casefold(): mark for value, mark in self._marks.items()}
+        # For needs_redaction: the values as they appear in text and inside JSON strings.
+        escaped = (json.dumps(v, ensure_ascii=False)[1:-1] for v in self._values)
+        self._needles = tuple(dict.fromkeys((*self._values, *escaped)))
+        self._needle_re = (
+            re.compile("|".join(re.escape(v) for v in self._needles)) if self._needles else None
+        )
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> Redactor:
@@ -396,6 +430,29 @@ class Redactor:
     def literal_count(self) -> int:
         """How many literal secret values this redactor removes."""
         return len(self._values)
+
+    def needs_redaction(self, text: str) -> bool:
+        """Whether :meth:`redact` might change ``text`` or any string inside it.
+
+        ``False`` is a promise, also when ``text`` is a JSON document: no literal secret (as is
+        or JSON-escaped) and no shape's trigger occurs in it, so redacting it, or any string or
+        key that JSON serialised into it, changes nothing. ``True`` means: look closer. One
+        cheap scan, so a writer can skip the walk through an object that holds no secret.
+        """
+        if not text:
+            return False
+        small = len(text) < _SMALL
+        if self._needle_re is not None and (
+            self._needle_re.search(text) is not None
+            if small
+            else any(needle in text for needle in self._needles)
+        ):
+            return True
+        low = _lower(text)
+        tables = _tables()
+        if small:
+            return tables.any_trigger.search(low) is not None
+        return any(next(_hits(trigger, low), None) is not None for trigger, _ in tables.finders)
 
     def redact(self, text: str, *, ignore_case: bool = False) -> str:
         """``text`` with every secret replaced by a marker (``text`` itself if it has none).

@@ -1,0 +1,330 @@
+"""Stored breaker state, shared by every process on the machine, on a real SQLite file.
+
+A second "process" is a second ``Database`` connection on the same file with its own breaker
+instance (and, where it matters, its own clock): it shares nothing with the first but the file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from vigil.clock import parse_iso
+from vigil.errors import CircuitOpen
+from vigil.reliability import (
+    BreakerPolicy,
+    BreakerRegistry,
+    BreakerStore,
+    CircuitBreaker,
+    State,
+)
+from vigil.storage import Database
+from vigil.testing import FakeClock
+
+from .test_breaker import arefused, ok, record_changes, refused, trip
+
+
+@pytest.fixture
+def other_db(db_path: Path, store: BreakerStore) -> Iterator[Database]:
+    """Another process's connection to the same state database."""
+    database = Database(db_path)
+    yield database
+    database.close()
+
+
+def version(db: Database, name: str) -> int:
+    row = db.query_one("SELECT version FROM breakers WHERE name = ?", (name,))
+    return -1 if row is None else int(row[0])
+
+
+def test_a_new_process_sees_an_open_breaker_another_process_recorded(
+    clock: FakeClock, store: BreakerStore, other_db: Database
+) -> None:
+    """Built after another process opened it, a breaker starts open with the remaining time."""
+    first = CircuitBreaker("llm", clock=clock, store=store)
+    trip(first)
+    clock.advance(4.0)
+    second = CircuitBreaker("llm", clock=clock, store=BreakerStore(other_db))
+    assert second.state is State.OPEN
+    with pytest.raises(CircuitOpen) as caught:
+        second.call(ok)
+    assert caught.value.retry_after == pytest.approx(6.0)
+
+
+def test_a_running_breaker_learns_of_another_process_opening_within_sync_interval(
+    clock: FakeClock, store: BreakerStore, other_db: Database
+) -> None:
+    """An existing breaker keeps its cached state until sync_interval passes, then adopts the
+    stored one and tells its hooks the change came from the store."""
+    first = CircuitBreaker("llm", clock=clock, store=store)
+    second = CircuitBreaker("llm", clock=clock, store=BreakerStore(other_db), sync_interval=1.0)
+    changes = record_changes(second)
+    trip(first)
+    assert second.call(ok) == "ok"  # not read yet: within the sync interval
+    clock.advance(1.0)
+    with pytest.raises(CircuitOpen):
+        second.call(ok)
+    assert changes == [
+        (
+            "llm",
+            "closed",
+            "open",
+            "synced: 3 consecutive failures, last: ConnectionError: connection refused",
+        )
+    ]
+
+
+def test_a_restart_remembers_an_open_breaker_and_it_expires_in_wall_time(
+    clock: FakeClock, db_path: Path
+) -> None:
+    """Open state survives the process: a new process with its own monotonic clock, started
+    later on the wall clock, waits only what is left, then probes and closes it."""
+    db = Database(db_path)
+    trip(CircuitBreaker("llm", BreakerPolicy(open_base=30.0), clock=clock, store=BreakerStore(db)))
+    db.close()
+    later = FakeClock(start=clock.now() + timedelta(seconds=12))
+    db = Database(db_path)
+    try:
+        restarted = CircuitBreaker("llm", clock=later, store=BreakerStore(db))
+        assert restarted.state is State.OPEN
+        assert restarted.retry_after() == pytest.approx(18.0)
+        later.advance(17.0)
+        with pytest.raises(CircuitOpen):
+            restarted.call(ok)
+        later.advance(1.0)
+        assert restarted.call(ok) == "ok"
+        assert restarted.state is State.CLOSED
+        row = BreakerStore(db).get("llm")
+        assert row is not None and row.state is State.CLOSED and row.openings == 1
+    finally:
+        db.close()
+
+
+def test_only_one_process_probes_and_its_result_reaches_the_others(
+    clock: FakeClock, store: BreakerStore, other_db: Database
+) -> None:
+    """When the open period ends, the process that claims the probe lease probes; the other is
+    refused meanwhile, and adopts the closed state the probe wrote."""
+    first = CircuitBreaker("llm", clock=clock, store=store, sync_interval=0.0)
+    second = CircuitBreaker("llm", clock=clock, store=BreakerStore(other_db), sync_interval=0.0)
+    trip(first)
+    clock.advance(10.0)
+    refused_meanwhile: list[float] = []
+
+    def probe() -> str:
+        with pytest.raises(CircuitOpen) as caught:
+            second.call(ok)  # runs while the first process's probe is in flight
+        refused_meanwhile.append(caught.value.retry_after)
+        return "up"
+
+    assert first.call(probe) == "up"
+    assert refused_meanwhile == [pytest.approx(30.0)]  # until the lease (probe_timeout) ends
+    assert first.state is State.CLOSED
+    assert second.call(ok) == "ok" and second.state is State.CLOSED
+
+
+def test_another_process_takes_over_when_the_probe_lease_runs_out(
+    clock: FakeClock, store: BreakerStore, other_db: Database
+) -> None:
+    """A process that claimed the probe and died leaves a lease that expires; then another
+    process probes."""
+    policy = BreakerPolicy(probe_timeout=5.0)
+    first = CircuitBreaker("llm", policy, clock=clock, store=store, sync_interval=0.0)
+    trip(first)
+    clock.advance(10.0)
+    first._flush()
+    with store.db.transaction() as conn:  # the first process claims, then "dies" mid-probe
+        conn.execute(
+            "UPDATE breakers SET state = 'half-open', probe_until = ?, version = version + 1",
+            (clock.now().timestamp() + 5.0,),
+        )
+    second = CircuitBreaker("llm", policy, clock=clock, store=BreakerStore(other_db))
+    with pytest.raises(CircuitOpen) as caught:
+        second.call(ok)
+    assert caught.value.retry_after == pytest.approx(5.0)
+    clock.advance(5.0)
+    assert second.call(ok) == "ok"
+    assert second.state is State.CLOSED
+    assert first.call(ok) == "ok" and first.state is State.CLOSED
+
+
+def test_openings_are_shared_so_the_open_period_grows_across_processes(
+    clock: FakeClock, store: BreakerStore, other_db: Database
+) -> None:
+    """A probe failing in another process re-opens it for the next, longer period."""
+    first = CircuitBreaker("llm", clock=clock, store=store, sync_interval=0.0)
+    second = CircuitBreaker("llm", clock=clock, store=BreakerStore(other_db), sync_interval=0.0)
+    trip(first)
+    clock.advance(10.0)
+    trip(second, 1)  # second's call is the probe, and it fails
+    assert second.retry_after() == 20.0
+    with pytest.raises(CircuitOpen) as caught:
+        first.call(ok)
+    assert caught.value.retry_after == pytest.approx(20.0)
+    assert first.openings == 2
+
+
+def test_two_processes_opening_at_once_count_one_opening(
+    clock: FakeClock, store: BreakerStore, other_db: Database
+) -> None:
+    """The second process to open a breaker adopts the first's opening instead of doubling it."""
+    first = CircuitBreaker("llm", clock=clock, store=store, sync_interval=3600.0)
+    second = CircuitBreaker("llm", clock=clock, store=BreakerStore(other_db), sync_interval=3600.0)
+    trip(first)
+    clock.advance(2.0)
+    trip(second)  # second had not read the store: it opens too, then finds first's row
+    assert second.openings == 1 and first.openings == 1
+    assert second.retry_after() == pytest.approx(8.0)
+    row = store.get("llm")
+    assert row is not None and row.openings == 1 and row.version == 1
+
+
+def test_the_store_is_written_on_transitions_only(
+    clock: FakeClock, store: BreakerStore, db: Database
+) -> None:
+    """Successes and failures that change no state never write a row."""
+    breaker = CircuitBreaker("llm", clock=clock, store=store)
+    for _ in range(100):
+        breaker.call(ok)
+        trip(breaker, 2)
+        breaker.call(ok)
+    assert version(db, "llm") == -1
+    trip(breaker)
+    assert version(db, "llm") == 1
+    clock.advance(10.0)
+    breaker.call(ok)  # claim (half-open) then close: two writes
+    assert version(db, "llm") == 3
+
+
+async def test_async_calls_write_through_the_database_thread(
+    clock: FakeClock, store: BreakerStore, other_db: Database
+) -> None:
+    """acall's transitions reach the store, and an async caller adopts another's state."""
+    first = CircuitBreaker("llm", clock=clock, store=store)
+    for _ in range(3):
+        with pytest.raises(ConnectionError):
+            await first.acall(arefused)
+    row = store.get("llm")
+    assert row is not None and row.state is State.OPEN
+    second = CircuitBreaker("llm", clock=clock, store=BreakerStore(other_db), sync_interval=0.0)
+    with pytest.raises(CircuitOpen):
+        await second.acall(asyncio.sleep, 0)
+    second.reset()
+    clock.advance(1.0)
+    assert await first.acall(asyncio.sleep, 0, "sync") == "sync"
+    assert first.state is State.CLOSED
+
+
+def test_an_unwritable_database_leaves_the_breaker_working_in_memory(
+    clock: FakeClock, db_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """If the state database fails, the breaker logs it and still opens and refuses calls."""
+    db = Database(db_path)
+    breaker = CircuitBreaker("llm", clock=clock, store=BreakerStore(db), sync_interval=0.0)
+    db.close()
+    trip(breaker)
+    assert breaker.state is State.OPEN
+    with pytest.raises(CircuitOpen):
+        breaker.call(ok)
+    assert "cannot store its state" in caplog.text
+
+
+def test_registry_shares_breakers_hooks_and_reports_every_breaker(
+    clock: FakeClock, store: BreakerStore, other_db: Database
+) -> None:
+    """get() returns one breaker per name; registry hooks reach present and future breakers;
+    the snapshot lists this process's breakers and those only another process stored."""
+    registry = BreakerRegistry(store, clock=clock)
+    changes: list[tuple[str, str, str, str]] = []
+    calls: list[tuple[str, str]] = []
+    registry.on_change(lambda *change: changes.append(change))
+    llm = registry.get("llm")
+    stop_calls = registry.on_call(lambda name, outcome, seconds: calls.append((name, outcome)))
+    assert registry.get("llm") is llm
+    with pytest.raises(ValueError, match="another policy"):
+        registry.get("llm", BreakerPolicy(failures=9))
+    webhook = registry.get("webhook", BreakerPolicy(failures=1))
+    trip(llm)
+    webhook.call(ok)
+    other = CircuitBreaker("ntfy", clock=clock, store=BreakerStore(other_db))
+    trip(other)
+    assert [c[:3] for c in changes] == [("llm", "closed", "open")]
+    assert calls == [("llm", "failure")] * 3 + [("webhook", "success")]
+    stop_calls()
+    webhook.call(ok)
+    assert len(calls) == 4
+    report = registry.snapshot()
+    assert [entry["name"] for entry in report] == ["llm", "ntfy", "webhook"]
+    by_name = {entry["name"]: entry for entry in report}
+    assert set(by_name["llm"]) == {
+        "name",
+        "state",
+        "failures",
+        "openings",
+        "open_until",
+        "last_change",
+        "reason",
+    }
+    assert by_name["llm"]["state"] == "open" and by_name["llm"]["openings"] == 1
+    assert by_name["ntfy"]["state"] == "open" and by_name["ntfy"]["failures"] == 3
+    until = parse_iso(by_name["ntfy"]["open_until"])
+    assert until == clock.now() + timedelta(seconds=10)
+    assert by_name["webhook"] == {
+        "name": "webhook",
+        "state": "closed",
+        "failures": 0,
+        "openings": 0,
+        "open_until": None,
+        "last_change": by_name["webhook"]["last_change"],
+        "reason": "created",
+    }
+    assert by_name["llm"]["reason"].startswith("3 consecutive failures")
+
+
+def test_store_snapshot_reads_every_row_without_breakers(
+    clock: FakeClock, store: BreakerStore
+) -> None:
+    """The health report can be built from the store alone (``vigil health`` in a CLI)."""
+    trip(CircuitBreaker("llm", clock=clock, store=store))
+    (entry,) = store.snapshot(clock.now().timestamp())
+    assert entry["name"] == "llm" and entry["state"] == "open"
+    assert entry["last_change"] == "2026-01-01T12:00:00.000000Z"
+
+
+def test_many_processes_failing_together_store_one_opening(
+    clock: FakeClock, db_path: Path, store: BreakerStore
+) -> None:
+    """Breakers on separate connections, failing at once from separate threads, reconcile in
+    the store: one opening, and every one of them ends open for that one period."""
+    dbs = [Database(db_path) for _ in range(4)]
+    breakers = [
+        CircuitBreaker("llm", clock=clock, store=BreakerStore(d), sync_interval=3600.0) for d in dbs
+    ]
+    barrier = threading.Barrier(len(breakers))
+
+    def fail(breaker: CircuitBreaker) -> None:
+        barrier.wait()
+        for _ in range(5):
+            try:
+                breaker.call(refused)
+            except (ConnectionError, CircuitOpen):
+                pass
+
+    threads = [threading.Thread(target=fail, args=(b,)) for b in breakers]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(10)
+        row = store.get("llm")
+        assert row is not None and row.state is State.OPEN and row.openings == 1
+        assert all(b.state is State.OPEN and b.openings == 1 for b in breakers)
+        assert {b.retry_after() for b in breakers} == {10.0}
+    finally:
+        for d in dbs:
+            d.close()
