@@ -15,6 +15,7 @@ Sections, in run order (one module each)::
     search         knowledge search at 100,000 entries vs raw FTS5 on the same texts
     startup        wall time of short CLI commands vs a bare interpreter
     breaker        circuit breaker overhead per call vs pybreaker; cost of a refused call
+    supervisor     crashed component -> running again (backoff excluded) vs a bare task restart
 
 Report shape::
 
@@ -45,6 +46,7 @@ SECTIONS: tuple[str, ...] = (
     "search",
     "startup",
     "breaker",
+    "supervisor",
 )
 
 __all__ = ["SECTIONS"]
