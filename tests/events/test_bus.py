@@ -203,3 +203,22 @@ async def test_concurrent_publishes_are_committed_together(tmp_path: Path) -> No
     assert [r[0].data["i"] for r in results] == list(range(50))
     assert all(len(r) == 2 and r[0].seq is not None for r in results)
     assert commits < 50
+
+
+async def test_dead_letter_errors_are_redacted(tmp_path: Path) -> None:
+    """A handler error that echoes a secret is stored without the secret."""
+    db, log, bus = _open(tmp_path / "v.db")
+    secret = "ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"
+
+    def leaky(event: Event) -> None:
+        raise RuntimeError(f"auth failed with token {secret}")
+
+    bus.add_consumer("leaky", ["build.*"], leaky)
+    await bus.start()
+    await bus.publish(_ev(log))
+    await _until(lambda: len(log.dead_letters("leaky")) == 1)
+    await bus.stop()
+    letter = log.dead_letters("leaky")[0]
+    db.close()
+    assert secret not in letter.error and secret not in letter.detail
+    assert secret not in (tmp_path / "v.db").read_bytes().decode("latin-1")

@@ -92,6 +92,10 @@ def _from_row(row: sqlite3.Row | tuple[Any, ...]) -> Event:
     )
 
 
+# Below this many characters, an event is scanned once before its strings are walked.
+_PROBE_LIMIT = 4096
+
+
 def _params(event: Event, data_json: str) -> tuple[Any, ...]:
     return (
         event.id,
@@ -166,13 +170,15 @@ class SqliteEventLog:
     def _prepared(self, event: Event) -> tuple[Event, str]:
         """The event as it will be stored (redacted) and its data as JSON.
 
-        One scan of the serialised event says whether any string in it could hold a secret;
-        only then are its strings walked and redacted (the common event has nothing to hide).
+        For a small event (the common one, with nothing to hide) one scan of its JSON says
+        whether any string in it could hold a secret; only then are its strings walked. A large
+        one (a build's output tail) usually has something that looks like a trigger, so it is
+        walked at once rather than scanned twice.
         """
         data_json = event.data_json()
         redactor = self.redactor
         probe = f"{event.source}\n{event.subject or ''}\n{data_json}"
-        if not redactor.needs_redaction(probe):
+        if len(probe) < _PROBE_LIMIT and not redactor.needs_redaction(probe):
             return event, data_json
         data = redactor.redact_obj(event.data)
         source = redactor.redact(event.source)
@@ -314,6 +320,8 @@ class SqliteEventLog:
         self, consumer: str, event: Event, error: str, detail: str, notice: Event | None = None
     ) -> list[Event]:
         """Record that ``consumer`` failed on ``event``; mark it done so the consumer moves on."""
+        error = self.redactor.redact(error)  # an error message may echo a key it was handed
+        detail = self.redactor.redact(detail)
         with self.db.transaction() as conn:
             conn.execute(
                 "INSERT INTO dead_letters (consumer, event_id, event_seq, error, detail, time)"
