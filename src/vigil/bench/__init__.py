@@ -16,6 +16,7 @@ Sections, in run order (one module each)::
     startup        wall time of short CLI commands vs a bare interpreter
     breaker        circuit breaker overhead per call vs pybreaker; cost of a refused call
     supervisor     crashed component -> running again (backoff excluded) vs a bare task restart
+    redact         secret redaction of a 64 KB output tail and a small payload vs a bare scan
 
 Report shape::
 
@@ -47,6 +48,7 @@ SECTIONS: tuple[str, ...] = (
     "startup",
     "breaker",
     "supervisor",
+    "redact",
 )
 
 __all__ = ["SECTIONS"]
