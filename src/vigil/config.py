@@ -45,6 +45,9 @@ class Settings:
     # How many known fixes and suspects triage reports at most.
     triage_max_fixes: int = 5
     triage_max_suspects: int = 10
+    # Log rotation: the log file's size limit and how many rotated files are kept.
+    log_max_bytes: int = 50 * 1024 * 1024
+    log_keep: int = 5
     # How long one git command may take before git counts as failing (seconds).
     git_timeout_s: float = 5.0
     # How often the daemon proves it can still write its database (seconds).
@@ -79,6 +82,8 @@ _ENV_FIELDS = {
 }
 
 _TOML_FIELDS = {
+    ("logs", "max_bytes"): "log_max_bytes",
+    ("logs", "keep"): "log_keep",
     ("run", "git_timeout_s"): "git_timeout_s",
     ("daemon", "storage_probe_s"): "storage_probe_s",
     ("daemon", "port"): "port",

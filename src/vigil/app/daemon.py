@@ -169,6 +169,9 @@ class Daemon:
         kind = _BREAKER_EVENTS.get(new)
         if kind is None or reason.startswith("synced:") or self._loop is None:
             return  # "synced:" means another process saw it first and recorded it
+        log.warning(
+            "breaker changed", extra={"breaker": name, "from": old, "to": new, "reason": reason}
+        )
         event = self.bus.event(
             kind, {"breaker": name, "from": old, "to": new, "reason": reason}, subject=name
         )
@@ -339,6 +342,11 @@ class Daemon:
 
 def serve(settings: Settings, on_ready: Callable[[Daemon], None] | None = None) -> None:
     """Run the daemon in the foreground until SIGINT/SIGTERM."""
-    configure_logging(settings.log_dir, settings.log_level)
+    configure_logging(
+        settings.log_dir,
+        settings.log_level,
+        max_bytes=settings.log_max_bytes,
+        keep=settings.log_keep,
+    )
     daemon = Daemon(settings, on_ready)
     asyncio.run(daemon.run())

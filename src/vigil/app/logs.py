@@ -54,13 +54,15 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
-def configure(log_dir: Path, level: str) -> logging.Handler:
+def configure(
+    log_dir: Path, level: str, *, max_bytes: int = ROTATE_BYTES, keep: int = KEEP
+) -> logging.Handler:
     """Send ``vigil.*`` loggers to ``log_dir/vigil.log`` as JSON lines; returns the handler."""
     handler: logging.Handler
     try:
         log_dir.mkdir(parents=True, exist_ok=True)
         handler = logging.handlers.RotatingFileHandler(
-            log_dir / "vigil.log", maxBytes=ROTATE_BYTES, backupCount=KEEP, encoding="utf-8"
+            log_dir / "vigil.log", maxBytes=max_bytes, backupCount=keep, encoding="utf-8"
         )
         fallback = None
     except OSError as exc:  # a read-only or full disk must not keep the daemon from running

@@ -602,6 +602,7 @@ class MetricsUpkeep:
                 self._metrics.record_resources(sample)
         if moment >= self._next_flush:
             self._next_flush = moment + self.flush_s
+            _log_performance(self._metrics.unflushed())
             await self._storage(self._metrics.flush, self._db)
         if moment >= self._next_compact:
             self._next_compact = moment + self.compact_s
@@ -620,6 +621,30 @@ class MetricsUpkeep:
             self.error = str(exc)
         else:
             self.error = None
+
+
+def _log_performance(rows: Sequence[Rollup]) -> None:
+    """One info line per flush with each timed series' count, failures and p50/p95."""
+    merged: dict[tuple[str, Labels], Window] = {}
+    for row in rows:
+        if row.window.kind == TIMER and row.window.count:
+            merged.setdefault((row.name, row.labels), Window(TIMER)).merge(row.window)
+    if not merged:
+        return
+    figures = []
+    for (name, labels), window in sorted(merged.items()):
+        p50, p95 = window.percentile(50), window.percentile(95)
+        figures.append(
+            {
+                "name": name,
+                "labels": dict(labels),
+                "count": window.count,
+                "failures": window.failures,
+                "p50_ms": None if p50 is None else round(p50 * 1000, 3),
+                "p95_ms": None if p95 is None else round(p95 * 1000, 3),
+            }
+        )
+    log.info("performance", extra={"series": figures})
 
 
 # -- the report behind ``vigil stats`` ----------------------------------------------------------
