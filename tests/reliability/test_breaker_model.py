@@ -5,6 +5,9 @@ opening in a row lasts ``min(max, base * 2**(n-1))``; the first call after that 
 outcome closes or re-opens it; openings are forgiven after ``stable_after`` closed. Time moves in
 whole seconds so that boundaries land exactly where the model puts them, including after a
 round trip through the store's wall-clock epochs.
+
+Stored, the breaker keeps its counts in the row, so the model holds across restarts, and across
+two processes that take turns at calling (each reading the store before every call).
 """
 
 from __future__ import annotations
@@ -79,6 +82,7 @@ class BreakerMachine(RuleBasedStateMachine):
         self.clock = FakeClock()
         self.model = Model()
         self.breaker = self.make()
+        self.current = True  # the breaker has called since the model last changed elsewhere
 
     def make(self) -> CircuitBreaker:
         return CircuitBreaker("model", POLICY, clock=self.clock)
@@ -91,6 +95,7 @@ class BreakerMachine(RuleBasedStateMachine):
                 raise ConnectionError("down")
             return "up"
 
+        self.current = True
         if not admitted:
             with pytest.raises(CircuitOpen) as caught:
                 self.breaker.call(work)
@@ -128,6 +133,7 @@ class BreakerMachine(RuleBasedStateMachine):
 
         with pytest.raises(GeneratorExit):
             self.breaker.call(interrupted)  # a probe's slot is released; nothing else changes
+        self.current = True
 
     @rule(seconds=st.sampled_from(BOUNDARIES) | st.integers(min_value=0, max_value=120))
     def advance(self, seconds: int) -> None:
@@ -136,6 +142,8 @@ class BreakerMachine(RuleBasedStateMachine):
 
     @invariant()
     def agrees_with_the_model(self) -> None:
+        if not self.current:
+            return  # another process's breaker: it learns the stored state at its next call
         assert self.breaker.state.value == self.model.state
         assert self.breaker.openings == self.model.openings
         if self.model.state == "closed":
@@ -161,13 +169,48 @@ class StoredBreakerMachine(BreakerMachine):
         """A process restart: the stored row is all the new breaker knows."""
         self.db.close()
         self.db = Database(self.tmp / "vigil.db")
-        self.breaker = self.make()
-        if self.model.state == "closed":
-            self.model.failures = 0  # consecutive failures live in memory only
+        self.breaker = self.make()  # the consecutive failures are stored: the model keeps them
 
     def teardown(self) -> None:
         self.db.close()
         shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+class SharedBreakerMachine(StoredBreakerMachine):
+    """Two processes (own connection each, one file) take turns; the pair must act as one."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.other_db = Database(self.tmp / "vigil.db")
+        self.pair = [self.breaker, self.make_other()]
+
+    def make_other(self) -> CircuitBreaker:
+        store = BreakerStore(self.other_db)
+        return CircuitBreaker("model", POLICY, clock=self.clock, store=store, sync_interval=0.0)
+
+    def make(self) -> CircuitBreaker:
+        store = BreakerStore(self.db)
+        return CircuitBreaker("model", POLICY, clock=self.clock, store=store, sync_interval=0.0)
+
+    @rule(which=st.integers(min_value=0, max_value=1))
+    def switch(self, which: int) -> None:
+        """The next calls come from the other process (unless one holds a half-open probe,
+        which only that process may finish: the model has one breaker)."""
+        if self.model.state != "half-open" and self.breaker is not self.pair[which]:
+            self.breaker = self.pair[which]
+            self.current = False
+
+    @precondition(lambda self: self.model.state != "half-open")
+    @rule()
+    def restart(self) -> None:
+        super().restart()
+        self.other_db.close()
+        self.other_db = Database(self.tmp / "vigil.db")
+        self.pair = [self.breaker, self.make_other()]
+
+    def teardown(self) -> None:
+        self.other_db.close()
+        super().teardown()
 
 
 TestBreakerAgainstModel = BreakerMachine.TestCase
@@ -175,5 +218,10 @@ TestBreakerAgainstModel.settings = settings(max_examples=400, stateful_step_coun
 
 TestStoredBreakerAgainstModel = StoredBreakerMachine.TestCase
 TestStoredBreakerAgainstModel.settings = settings(
+    max_examples=60, stateful_step_count=30, deadline=None
+)
+
+TestSharedBreakerAgainstModel = SharedBreakerMachine.TestCase
+TestSharedBreakerAgainstModel.settings = settings(
     max_examples=60, stateful_step_count=30, deadline=None
 )

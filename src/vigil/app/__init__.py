@@ -8,6 +8,7 @@ use, so a command that only reads events never imports the parsers or the web st
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from vigil.clock import Clock, SystemClock
 from vigil.config import Settings
-from vigil.errors import StorageError
+from vigil.errors import StorageError, VigilError
 from vigil.events import catalog
 from vigil.events.doorbell import ring
 from vigil.events.log import SqliteEventLog
@@ -32,6 +33,12 @@ if TYPE_CHECKING:
     from vigil.reliability import BreakerRegistry, CircuitBreaker
     from vigil.sources.command import RunResult
 
+
+BREAKER_EVENTS = {
+    "open": catalog.BREAKER_OPENED,
+    "half-open": catalog.BREAKER_HALF_OPENED,
+    "closed": catalog.BREAKER_CLOSED,
+}
 
 # The durable consumers the daemon runs: (name, event types). Names are stored offsets: never
 # rename one without a migration of ``consumer_offsets``.
@@ -69,12 +76,18 @@ class Vigil:
         self.clock = clock or SystemClock()
         self.db = Database(settings.db_path)
         self.log = SqliteEventLog(self.db, self.clock)
+        self.record_breaker_changes = True
+        self._breaker_events: list[Event] = []
 
     @classmethod
     def open(cls, settings: Settings, clock: Clock | None = None) -> Vigil:
         return cls(settings, clock)
 
     def close(self) -> None:
+        if self._breaker_events:
+            pending, self._breaker_events = self._breaker_events, []
+            with contextlib.suppress(VigilError):
+                self.publish(pending)
         if "breakers" in self.__dict__:
             self.breakers.store.db.close()  # type: ignore[union-attr]
         self.db.close()
@@ -96,7 +109,21 @@ class Vigil:
         """
         from vigil.reliability import BreakerRegistry, BreakerStore
 
-        return BreakerRegistry(BreakerStore(Database(self.settings.db_path)), clock=self.clock)
+        registry = BreakerRegistry(BreakerStore(Database(self.settings.db_path)), clock=self.clock)
+        registry.on_change(self._breaker_changed)
+        return registry
+
+    def _breaker_changed(self, name: str, old: str, new: str, reason: str) -> None:
+        """Remember transitions this process caused, to publish when it closes (the daemon
+        publishes its own at once and turns this off)."""
+        kind = BREAKER_EVENTS.get(new)
+        if kind is None or reason.startswith("synced:") or not self.record_breaker_changes:
+            return  # "synced:" means another process made the change and reports it
+        self._breaker_events.append(
+            self.event(
+                kind, {"breaker": name, "from": old, "to": new, "reason": reason}, subject=name
+            )
+        )
 
     @cached_property
     def git_breaker(self) -> CircuitBreaker:

@@ -28,7 +28,7 @@ from collections.abc import Callable
 from typing import Any
 
 from vigil import __version__
-from vigil.app import Vigil
+from vigil.app import BREAKER_EVENTS, Vigil
 from vigil.app.components import HttpComponent, StorageProbe, WatchdogComponent, bind
 from vigil.app.logs import configure as configure_logging
 from vigil.app.systemd import Notifier
@@ -46,11 +46,6 @@ from vigil.reliability.supervisor import Spec, Supervisor
 log = logging.getLogger("vigil.daemon")
 
 BUS_HEARTBEAT_S = 10.0
-_BREAKER_EVENTS = {
-    "open": catalog.BREAKER_OPENED,
-    "half-open": catalog.BREAKER_HALF_OPENED,
-    "closed": catalog.BREAKER_CLOSED,
-}
 STAGE_HTTP, STAGE_BUS, STAGE_PROBES = 3, 1, 0
 
 
@@ -86,6 +81,7 @@ class Daemon:
         self._ready = False
         self._reports: set[asyncio.Task[Any]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
+        self.vigil.record_breaker_changes = False  # published right away below instead
         self.vigil.breakers.on_change(self._breaker_changed)
         self.vigil.breakers.on_call(self._dependency_called)
 
@@ -166,7 +162,7 @@ class Daemon:
 
     def _breaker_changed(self, name: str, old: str, new: str, reason: str) -> None:
         """Breaker hooks run on whichever thread made the transition: hop to the loop."""
-        kind = _BREAKER_EVENTS.get(new)
+        kind = BREAKER_EVENTS.get(new)
         if kind is None or reason.startswith("synced:") or self._loop is None:
             return  # "synced:" means another process saw it first and recorded it
         log.warning(

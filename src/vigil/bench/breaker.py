@@ -33,6 +33,12 @@ Rejected calls (``open_base`` one hour, so they stay open): a breaker that opene
 the first one opened (it learns the open state from the store), default ``sync_interval``;
 ``other_process_read_every_call``: the same with ``sync_interval=0``, so every call also reads
 the store (the worst case). Each is a loop of calls raising ``CircuitOpen``, caught.
+
+Counted failures (for information, no check): per call raising ``ConnectionError``, caught, on a
+closed breaker that never opens (``failures`` one billion). ``stored``: each failure is added to
+the stored count in one ``BEGIN IMMEDIATE`` transaction, so processes share it; ``memory``: no
+store. ``stored_then_reset``: a failure, then the success that resets the stored count (two
+writes), per pair.
 """
 
 from __future__ import annotations
@@ -181,6 +187,21 @@ async def _arejected_us(breaker: CircuitBreaker, loops: int, reps: int) -> float
     return _median(samples)
 
 
+def _failure_us(breaker: CircuitBreaker, loops: int, reps: int, *, reset: bool = False) -> float:
+    samples = []
+    for _ in range(reps):
+        started = time.perf_counter_ns()
+        for _ in range(loops):
+            try:
+                breaker.call(_failing)
+            except ConnectionError:
+                pass
+            if reset:
+                breaker.call(_fn)
+        samples.append((time.perf_counter_ns() - started) / loops / 1000)
+    return _median(samples)
+
+
 def _trip(breaker: CircuitBreaker) -> None:
     for _ in range(breaker.policy.failures or 1):
         try:
@@ -249,6 +270,21 @@ def run(ctx: Context) -> Result:
         }
         pb_rejected = _pb_rejected_us(pb_open, pybreaker.CircuitBreakerError, rejected_loops, reps)
         states = {b.state.value for b in (opened, learnt, every_call)}
+
+        ctx.say("breaker: counted failures")
+        never = BreakerPolicy(failures=10**9)
+        failure_loops = ctx.size(2_000, 500)
+        failures = {
+            "stored": _failure_us(
+                CircuitBreaker("bench-fail", never, store=store), failure_loops, reps
+            ),
+            "stored_then_reset": _failure_us(
+                CircuitBreaker("bench-reset", never, store=store), failure_loops, reps, reset=True
+            ),
+            "memory": _failure_us(
+                CircuitBreaker("bench-fail-memory", never), failure_loops * 10, reps
+            ),
+        }
     finally:
         db.close()
         other_db.close()
@@ -261,6 +297,7 @@ def run(ctx: Context) -> Result:
         k: v for k, v in async_over.items() if not k.startswith("pybreaker")
     }
     result.figures["rejected_us"] = rejected
+    result.figures["failure_us"] = failures
     result.figures["per_call_us"] = {"sync": per_call, "async": per_await}
     result.figures["loops"], result.figures["reps"] = loops, reps
     result.baseline["bare_call_us"] = per_call["bare"]

@@ -30,13 +30,28 @@ slot: the hung probe counts as failed, the breaker re-opens for the next, longer
 when that is over another probe goes. The hung call's eventual result is ignored.
 
 **Shared state.** With a :class:`~vigil.reliability.breaker_store.BreakerStore` the breaker
-reads its row when it is built (so a new CLI process sees an open breaker another process
-recorded) and then at most every ``sync_interval`` seconds on the call path; it writes only on
-transitions (see the store's docstring for how concurrent writers are reconciled). A transition
-takes effect in this process at once and is written right after: synchronously from ``call``,
-and on the database's own thread from ``acall``, so the event loop never waits for SQLite. If
-the database cannot be read or written, the breaker logs it once per failure and carries on in
-memory. Without a store a breaker lives in memory only.
+reads its row when it is built (so a new CLI process sees an open breaker, or the failures,
+other processes recorded) and then at most every ``sync_interval`` seconds on the call path.
+The counts it opens by are shared, so short processes that each see a failure or two of a dead
+dependency open its breaker together. While closed, a breaker keeps a *view*: the stored counts
+as last read or written, plus its own outcomes not written yet. It writes them (intent
+``count``: the store adds them to its counts, then decides on the total whether to open):
+
+- on every counted failure (slow and overdue calls included);
+- on a success while the view's consecutive count is non-zero: one write resets it; then the
+  view is clean and successes write nothing. So a success does not reset a count another
+  process wrote since this one last read the store, until its next sync (``sync_interval``);
+- on a window success while the view's window holds a failure, at most once per
+  ``sync_interval`` (the rest go with the next write), or at once if the view's rate says
+  open. Window successes seen while it holds none only go with the next write
+  (:meth:`~vigil.reliability.breaker_policy.Counts.add`): a process's last few may never count.
+
+Transitions are decided here and written the same way (the store's docstring says how
+concurrent writers are reconciled), except closed -> open: this process takes the store's
+answer to ``count``. Writes are made synchronously from ``call``, and on the database's own
+thread from ``acall``, so the event loop never waits for SQLite. If the database cannot be
+read or written, the breaker logs it once per failure and carries on in memory, deciding on
+its view. Without a store a breaker lives in memory only and none of this applies.
 
 **Hooks.** ``on_change(hook)`` registers ``hook(name, old_state, new_state, reason)``, called on
 every state change, including one learnt from the store (its reason then starts with
@@ -47,7 +62,8 @@ run under the breaker's lock on the thread where the transition happened (the ca
 database thread for a transition learnt while writing from ``acall``): keep them quick, and hand
 work to an event loop with ``call_soon_threadsafe``.
 
-This module is over 400 lines because the sync and async call paths must stay side by side.
+This module is over 400 lines because the sync and async call paths must stay side by side,
+and next to the state machine whose fields they read without the lock.
 """
 
 from __future__ import annotations
@@ -65,7 +81,10 @@ from vigil.errors import CircuitOpen, StorageError
 from vigil.reliability.breaker_policy import (
     BreakerPolicy,
     CountRing,
+    Counts,
     CountWindow,
+    Outbox,
+    Outcomes,
     State,
     TimeBuckets,
     TimeWindow,
@@ -108,6 +127,7 @@ class CircuitBreaker:
         "_changed_at",
         "_clock",
         "_closed_at",
+        "_count_due",
         "_dirty",
         "_epoch",
         "_failures",
@@ -118,9 +138,11 @@ class CircuitBreaker:
         "_lock",
         "_mono",
         "_next_sync",
+        "_next_write",
         "_open_until",
         "_opened_at",
         "_openings",
+        "_outbox",
         "_pending",
         "_probe_ok",
         "_probes",
@@ -177,6 +199,9 @@ class CircuitBreaker:
         self._version = 0  # the store row's version this breaker last read or wrote
         self._epoch = 0  # bumped on every local change, so a stale read is never applied
         self._pending: tuple[Intent, str, int] | None = None  # a transition not yet written
+        self._outbox = Outbox(window)  # with a store, while closed: what it has not heard of
+        self._count_due = False  # a ``count`` write is due
+        self._next_write = -math.inf  # monotonic: window successes write again from then
         self._change_hooks: tuple[ChangeHook, ...] = ()
         self._call_hooks: tuple[CallHook, ...] = ()
         self._next_sync = math.inf
@@ -400,7 +425,7 @@ class CircuitBreaker:
         """A fast-path call ended (a failure, or a success after failures); True: write needed."""
         with self._lock:
             self._finish(_NORMAL, failed, why, self._mono())
-            return self._pending is not None
+            return self._pending is not None or self._count_due
 
     def _admit(self) -> tuple[int, float, bool]:
         """Let a call in or not: (ticket, seconds to wait if refused, a write is pending)."""
@@ -408,7 +433,7 @@ class CircuitBreaker:
             now = self._mono()
             ticket = self._ticket(now)
             wait = self._wait(now) if ticket == _REJECTED else 0.0
-            return ticket, wait, self._pending is not None
+            return ticket, wait, self._pending is not None or self._count_due
 
     def _confirm(self, ticket: int) -> tuple[int, float]:
         """After writing a claim: is the probe still ours (the store may say another probes)?"""
@@ -446,7 +471,7 @@ class CircuitBreaker:
                     return False, outcome, elapsed  # a success that changes nothing: no lock
         with self._lock:
             self._finish(ticket, failed, why, now)
-            return self._pending is not None, outcome, elapsed
+            return self._pending is not None or self._count_due, outcome, elapsed
 
     def _report(self, outcome: str, seconds: float) -> None:
         if self._call_hooks:
@@ -491,6 +516,9 @@ class CircuitBreaker:
         if ticket == _NORMAL:
             if self._state is not State.CLOSED or failed is None:
                 return  # a call that began before the breaker opened, or an ignored error
+            if self._store is not None:
+                self._tally(failed, why, now)
+                return
             policy = self.policy
             window = self._ring or self._buckets
             rate = None
@@ -519,6 +547,48 @@ class CircuitBreaker:
         self._probe_ok += 1
         if self._probe_ok >= self.policy.close_after:
             self._close(now, f"{self._probe_ok} probe(s) succeeded")
+
+    def _tally(self, failed: bool, why: str, now: float) -> None:
+        """Closed, with a store: count an outcome in the view, and queue what the store must hear.
+
+        The store, not this view, decides whether the breaker opens (see the module docstring).
+        """
+        ring, buckets = self._ring, self._buckets
+        counted = self._failures > 0  # a success must reset the shared consecutive count
+        held = (ring is not None and ring.failures > 0) or (
+            buckets is not None and buckets.failures > 0
+        )
+        outbox, rate = self._outbox, None
+        if ring is not None:
+            rate = ring.record(failed)
+        elif buckets is not None and outbox.buckets is not None:
+            wall = self._wall()
+            rate = buckets.record(failed, wall)
+            outbox.buckets.record(failed, wall)
+        if failed:
+            self._failures += 1
+            outbox.append(True, why)
+            self._count_due = True
+        else:
+            self._failures = 0
+            if counted or (ring is not None and (held or outbox.results)):
+                outbox.append(False)
+            elif ring is not None:
+                outbox.fill = min(outbox.fill + 1, ring.policy.size)
+            policy = self.policy
+            window = policy.window
+            opens = rate is not None and window is not None and rate >= window.threshold
+            reset = counted and policy.failures is not None  # else the count decides nothing
+            if reset or (held and (now >= self._next_write or opens)):
+                self._count_due = True
+        self._refresh()
+
+    def _view(self, record: BreakerRecord) -> None:
+        """The closed view: ``record``'s counts plus this process's outcomes not written yet."""
+        counts = Counts(self.policy, record.failures, record.rate_window)
+        counts.add(self._outbox.outcomes(), self._wall())
+        self._failures, self._ring, self._buckets = counts.failures, counts.ring, counts.buckets
+        self._refresh()
 
     def _open(self, now: float, reason: str) -> None:
         if self._state is State.CLOSED and now - self._closed_at >= self.policy.stable_after:
@@ -554,6 +624,9 @@ class CircuitBreaker:
                 self._ring.clear()
             if self._buckets is not None:
                 self._buckets.clear()
+        if self._store is not None:
+            self._count_due = False  # a closed period is over: its outcomes with it
+            self._outbox.clear()
         self._refresh()
         if old is not state and self._change_hooks:
             _guarded(self._change_hooks, self.name, old.value, state.value, reason)
@@ -581,6 +654,8 @@ class CircuitBreaker:
                 self._open_until = self._opened_at + self.policy.open_period(record.openings)
             self._openings = record.openings
             self._lease_mine = self._lease_mine or self._state is State.HALF_OPEN
+            if record.state is State.CLOSED:
+                self._view(record)
             return
         now, wall = self._mono(), self._wall()
         self._openings = record.openings
@@ -589,9 +664,12 @@ class CircuitBreaker:
             self._closed_at = now - max(0.0, wall - record.changed_at)
             if self._state is not State.CLOSED:
                 self._enter(State.CLOSED, reason, None)
+            self._view(record)
         elif record.state is State.OPEN:
             until = record.open_until if record.open_until is not None else wall
             self._open_until = now + (until - wall)
+            self._opened_at = self._open_until - self.policy.open_period(record.openings)
+            self._failures = record.failures
             if self._state is not State.OPEN:
                 self._enter(State.OPEN, reason, None)
         else:
@@ -635,46 +713,67 @@ class CircuitBreaker:
         self._adopt(await store.db.call(self._read, store), epoch)
 
     def _flush(self) -> None:
-        """Write the latest local transition to the store, then adopt what the store holds."""
+        """Write the latest local transition, then any outcomes counted since, to the store."""
         store = self._store
-        if store is None or self._pending is None:
+        if store is None or (self._pending is None and not self._count_due):
             return
         with self._write_lock:  # writes leave this process in the order they were made
-            taken = self._take_pending()
-            if taken is None:
-                return
-            intent, reason, failures, seen, openings = taken
-            now = self._wall()
+            for _ in range(2):
+                taken = self._take_pending()
+                if taken is None:
+                    return
+                news, decide = taken
+                try:
+                    record, written = store.update(self.name, decide)
+                except StorageError as exc:
+                    _log.warning("circuit breaker %s: cannot store its state: %s", self.name, exc)
+                    if news is not None:
+                        self._alone(news.last)
+                    return
+                if news is not None:
+                    self._next_write = self._mono() + self._sync_interval
+                if record is not None:
+                    self._written(record, ours=written)
 
-            def decide(current: BreakerRecord | None) -> BreakerRecord | None:
-                return plan(
-                    intent,
-                    current,
-                    name=self.name,
-                    policy=self.policy,
-                    seen=seen,
-                    openings=openings,
-                    failures=failures,
-                    reason=reason,
-                    now=now,
-                )
-
-            try:
-                record, written = store.update(self.name, decide)
-            except StorageError as exc:
-                _log.warning("circuit breaker %s: cannot store its state: %s", self.name, exc)
-                return
-            if record is not None:
-                self._written(record, ours=written)
-
-    def _take_pending(self) -> tuple[Intent, str, int, int, int] | None:
-        """The transition to write, with the row version and openings it was decided on."""
+    def _take_pending(self) -> tuple[Outcomes | None, Callable[..., BreakerRecord | None]] | None:
+        """What to write, a transition first (then ``count``: the outcomes it adds), and how to
+        decide the row against the stored one (:func:`plan`, given what this breaker knew)."""
         with self._lock:
-            if self._pending is None:
+            news = None
+            if self._pending is not None:
+                (intent, reason, failures), self._pending = self._pending, None
+            elif self._count_due:
+                intent, reason, failures = "count", self._reason, self._failures
+                news, self._count_due = self._outbox.take(), False
+            else:
                 return None
-            (intent, reason, failures), self._pending = self._pending, None
             self._epoch += 1  # a read that raced this write must not be adopted over it
-            return intent, reason, failures, self._version, self._openings
+            return news, functools.partial(
+                plan,
+                intent,
+                name=self.name,
+                policy=self.policy,
+                seen=self._version,
+                openings=self._openings,
+                failures=failures,
+                reason=reason,
+                now=self._wall(),
+                news=news,
+                since=self._changed_at,
+            )
+
+    def _alone(self, last: str) -> None:
+        """The store could not count this process's outcomes: decide on the view instead."""
+        with self._lock:
+            window = self._ring or self._buckets
+            rate = window.rate() if window is not None else None
+            limit = self.policy.failures
+            if self._state is not State.CLOSED:
+                return
+            if limit is not None and self._failures >= limit:
+                self._open(self._mono(), f"{self._failures} consecutive failures, last: {last}")
+            elif window is not None and rate is not None and rate >= window.policy.threshold:
+                self._open(self._mono(), f"failure rate {rate:.0%} over {window.calls} calls")
 
     def _written(self, record: BreakerRecord, *, ours: bool) -> None:
         """The store answered a write: adopt its row unless a newer local change is pending."""
@@ -686,7 +785,7 @@ class CircuitBreaker:
                 self._version = record.version  # the newer local change will overwrite it
 
     async def _aflush(self) -> None:
-        if self._store is not None and self._pending is not None:
+        if self._store is not None and (self._pending is not None or self._count_due):
             await self._store.db.call(self._flush)
 
 

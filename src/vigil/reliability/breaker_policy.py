@@ -7,6 +7,12 @@ window passes ``threshold`` once the window holds at least ``min_calls`` calls. 
   ring is full of successes a success changes nothing, so the closed happy path stays free of work.
 - :class:`TimeWindow`: the calls of the last ``seconds``, in ``buckets`` slices. Every call must
   be counted with the time it ended, so this window costs a clock read and a lock per call.
+
+With a store, processes share these counts (:class:`Counts`, one row per breaker): each window
+has a text form (``dump``/``restore``), and a breaker adds the :class:`Outcomes` it has not
+written yet to the stored counts. Order matters in a count window, and processes cannot know the
+order of calls they did not see, so the merge is an approximation, stated in :meth:`Counts.add`.
+A time window's slices are numbered on the wall clock when shared, so processes agree on them.
 """
 
 from __future__ import annotations
@@ -145,9 +151,38 @@ class CountRing:
             return None
         return self.failures / self.calls
 
+    def rate(self) -> float | None:
+        """The failure rate, or None while the window holds fewer than ``min_calls`` calls."""
+        return None if self.calls < self.policy.min_calls else self.failures / self.calls
+
+    def fill(self, successes: int) -> float | None:
+        """Add up to ``successes`` successes as the *oldest* calls, into free slots only."""
+        room = min(successes, self.policy.size - self.calls)
+        if room > 0:
+            self.restore(_COUNT + "0" * room + self.dump()[len(_COUNT) :])
+        return self.rate()
+
+    def dump(self) -> str:
+        """The stored form: ``c:`` and the outcomes oldest first, ``1`` for a failure."""
+        ring, pos = self._ring, self._pos
+        recent = ring[:pos] if self.calls < self.policy.size else ring[pos:] + ring[:pos]
+        return _COUNT + "".join("1" if failed else "0" for failed in recent)
+
+    def restore(self, text: str) -> None:
+        """Hold what ``text`` (a :meth:`dump`) holds; anything else, e.g. another window's
+        form after a policy change, leaves it empty. A larger ring keeps its newest calls."""
+        self.clear()
+        if text.startswith(_COUNT):
+            for char in text[len(_COUNT) :][-self.policy.size :]:
+                self.record(char == "1")
+
     def clear(self) -> None:
         self._ring = bytearray(self.policy.size)
         self._pos = self.calls = self.failures = 0
+
+
+_COUNT = "c:"
+_TIME = "t:"
 
 
 class TimeBuckets:
@@ -166,8 +201,10 @@ class TimeBuckets:
 
     def _roll(self, now: float) -> int:
         """Expire the slices that fell out of the window; the index of ``now``'s bucket."""
+        return self._roll_to(int(now // self._width))
+
+    def _roll_to(self, number: int) -> int:
         n = self.policy.buckets
-        number = int(now // self._width)
         current = self._current
         if current is None or number - current >= n:
             self._calls = [0] * n
@@ -196,8 +233,168 @@ class TimeBuckets:
             return None
         return self.failures / self.calls
 
+    def rate(self) -> float | None:
+        """The failure rate as of the last call, or None below ``min_calls`` calls."""
+        return None if self.calls < self.policy.min_calls else self.failures / self.calls
+
+    def merge(self, other: TimeBuckets, now: float) -> float | None:
+        """Add ``other``'s calls, slice by slice, both rolled to ``now``; the rate after it."""
+        numbers = [int(now // self._width)]
+        numbers += [c for c in (self._current, other._current) if c is not None]
+        newest = max(numbers)
+        self._roll_to(newest)
+        other._roll_to(newest)
+        for i in range(self.policy.buckets):
+            self._calls[i] += other._calls[i]
+            self._fails[i] += other._fails[i]
+        self.calls += other.calls
+        self.failures += other.failures
+        return self.rate()
+
+    def dump(self) -> str:
+        """The stored form: ``t:`` newest slice number, calls and failures per bucket."""
+        if self._current is None:
+            return ""
+        calls, fails = ",".join(map(str, self._calls)), ",".join(map(str, self._fails))
+        return f"{_TIME}{self._current}:{calls}:{fails}"
+
+    def restore(self, text: str) -> None:
+        """Hold what ``text`` (a :meth:`dump`) holds; anything else leaves it empty."""
+        self.clear()
+        if not text.startswith(_TIME):
+            return
+        try:
+            current, calls, fails = text[len(_TIME) :].split(":")
+            numbers = [int(v) for v in calls.split(",")], [int(v) for v in fails.split(",")]
+            slice_number = int(current)
+        except ValueError:
+            return
+        if not all(len(values) == self.policy.buckets for values in numbers):
+            return  # stored under another bucket count
+        self._calls, self._fails = numbers
+        self._current = slice_number
+        self.calls, self.failures = sum(self._calls), sum(self._fails)
+
     def clear(self) -> None:
         n = self.policy.buckets
         self._calls, self._fails = [0] * n, [0] * n
         self._current = None
         self.calls = self.failures = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Outcomes:
+    """Closed-state outcomes a breaker has not written to the store yet.
+
+    - ``results``: oldest first, True for a failure: the consecutive count and a count window
+      take them in order;
+    - ``fill``: count window: successes seen while its window held no failure (see
+      :meth:`Counts.add`);
+    - ``buckets``: time window: the unwritten calls, in :meth:`TimeBuckets.dump` form;
+    - ``last``: why the newest failure failed, for the reason when the breaker opens.
+    """
+
+    results: tuple[bool, ...] = ()
+    fill: int = 0
+    buckets: str = ""
+    last: str = ""
+
+
+class Outbox:
+    """A closed breaker's outcomes that its store has not heard of yet (see :class:`Outcomes`)."""
+
+    __slots__ = ("_cap", "buckets", "fill", "last", "results")
+
+    def __init__(self, window: CountWindow | TimeWindow | None) -> None:
+        self.results: list[bool] = []
+        self.fill = 0
+        self.last = ""
+        self.buckets = TimeBuckets(window) if isinstance(window, TimeWindow) else None
+        # Only a store that cannot keep up lets it grow; past a count window's size, the
+        # oldest outcomes could change nothing but the consecutive count's history.
+        self._cap = max(64, window.size) if isinstance(window, CountWindow) else 64
+
+    def append(self, failed: bool, why: str = "") -> None:
+        self.results.append(failed)
+        if failed:
+            self.last = why
+        if len(self.results) > self._cap:
+            del self.results[: -self._cap]
+
+    def outcomes(self) -> Outcomes:
+        unsent = self.buckets.dump() if self.buckets is not None else ""
+        return Outcomes(tuple(self.results), self.fill, unsent, self.last)
+
+    def take(self) -> Outcomes:
+        """The outcomes, and forget them (they are being written)."""
+        news = self.outcomes()
+        self.clear()
+        return news
+
+    def clear(self) -> None:
+        self.results, self.fill, self.last = [], 0, ""
+        if self.buckets is not None:
+            self.buckets.clear()
+
+
+class Counts:
+    """What a closed breaker opens by: its consecutive failures and its failure-rate window."""
+
+    __slots__ = ("buckets", "failures", "policy", "ring")
+
+    def __init__(self, policy: BreakerPolicy, failures: int = 0, window: str = "") -> None:
+        self.policy = policy
+        self.failures = failures
+        shape = policy.window
+        self.ring = CountRing(shape) if isinstance(shape, CountWindow) else None
+        self.buckets = TimeBuckets(shape) if isinstance(shape, TimeWindow) else None
+        if self.ring is not None:
+            self.ring.restore(window)
+        elif self.buckets is not None:
+            self.buckets.restore(window)
+
+    def window(self) -> str:
+        """The failure-rate window in its stored form ('' without one)."""
+        if self.ring is not None:
+            return self.ring.dump()
+        return self.buckets.dump() if self.buckets is not None else ""
+
+    def add(self, news: Outcomes, now: float) -> str | None:
+        """Count ``news`` (``now``: wall clock); why the breaker opens, or None.
+
+        Stops at the outcome that opens it. The consecutive count adds ``results`` in order (a
+        success resets it), as in one process. A count window first puts ``fill`` successes in
+        its free slots as its oldest calls (they were seen while it looked clean to that
+        process, so before failures that process has not seen yet), then appends ``results``
+        after the stored calls: calls that processes saw at the same time are ordered by write.
+        A time window adds slices, where order does not matter.
+        """
+        policy, ring = self.policy, self.ring
+        last = f", last: {news.last}" if news.last else ""
+        if ring is not None and news.fill:
+            why = self._rated(ring, ring.fill(news.fill), "")
+            if why is not None:
+                return why
+        for failed in news.results:
+            rate = ring.record(failed) if ring is not None else None
+            if not failed:
+                self.failures = 0
+            else:
+                self.failures += 1
+                if policy.failures is not None and self.failures >= policy.failures:
+                    return f"{self.failures} consecutive failures, last: {news.last}"
+            if ring is not None:
+                why = self._rated(ring, rate, last if failed else "")
+                if why is not None:
+                    return why
+        if self.buckets is not None and news.buckets:
+            unwritten = TimeBuckets(self.buckets.policy)
+            unwritten.restore(news.buckets)
+            return self._rated(self.buckets, self.buckets.merge(unwritten, now), last)
+        return None
+
+    @staticmethod
+    def _rated(window: CountRing | TimeBuckets, rate: float | None, last: str) -> str | None:
+        if rate is None or rate < window.policy.threshold:
+            return None
+        return f"failure rate {rate:.0%} over {window.calls} calls{last}"

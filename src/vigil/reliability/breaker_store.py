@@ -7,20 +7,27 @@ One row per breaker name in the ``breakers`` table (migration namespace ``breake
     open_until   wall-clock epoch seconds until which it is open (NULL unless open)
     probe_until  half-open only: when the probing process's lease ends (NULL otherwise)
     openings     openings in a row (the open period grows with it)
-    failures     consecutive failures when the state last changed
+    failures     closed: consecutive counted failures, summed over every process; otherwise
+                 the count when it opened
     reason       why the state last changed, one line
-    changed_at   wall-clock epoch seconds of the last change
+    changed_at   wall-clock epoch seconds of the last state change (not of a count)
     version      bumped on every write, so a reader knows whether anything changed
+    rate_window  closed: the failure-rate window shared by every process, in the window's text
+                 form (``Counts.window``); '' without a window or when not closed
 
 Times are wall-clock epoch seconds because processes do not share a monotonic clock; each breaker
 converts them to its own monotonic clock when it reads a row. Reports render them as ISO 8601.
 
-Writes happen only on state transitions and go through :meth:`BreakerStore.update`, a
-read-decide-write inside one ``BEGIN IMMEDIATE`` transaction, so two processes that change the
-same breaker at once never lose each other's change: the second one decides against the first
-one's row (:func:`plan`). The half-open lease is how processes share probing: the process whose
-write moved the breaker to half-open probes; the others refuse calls until it reports, or until
-its lease (``probe_timeout``) runs out and one of them takes over.
+Writes happen on state transitions and on counted outcomes while closed (intent ``count``: a
+failure, the success that resets a non-zero count, window successes; see
+:mod:`vigil.reliability.breaker` for which successes write). Every write goes through
+:meth:`BreakerStore.update`, a read-decide-write inside one ``BEGIN IMMEDIATE`` transaction, so
+two processes that change the same breaker at once never lose each other's change: the second
+one decides against the first one's row (:func:`plan`). Counted outcomes are *added* to the
+stored counts, so failures seen by different processes add up, and whether the breaker opens is
+decided on the stored total. The half-open lease is how processes share probing: the process
+whose write moved the breaker to half-open probes; the others refuse calls until it reports, or
+until its lease (``probe_timeout``) runs out and one of them takes over.
 """
 
 from __future__ import annotations
@@ -33,10 +40,10 @@ from typing import Any, Literal
 
 from vigil.clock import isoformat
 from vigil.errors import StorageError
-from vigil.reliability.breaker_policy import BreakerPolicy, State
+from vigil.reliability.breaker_policy import BreakerPolicy, Counts, Outcomes, State
 from vigil.storage import Database, Migration, apply_migrations, sql
 
-Intent = Literal["open", "claim", "close", "reset"]
+Intent = Literal["open", "claim", "close", "reset", "count"]
 
 MIGRATIONS: list[Migration] = [
     sql(
@@ -54,9 +61,13 @@ MIGRATIONS: list[Migration] = [
         )
         """
     ),
+    sql("ALTER TABLE breakers ADD COLUMN rate_window TEXT NOT NULL DEFAULT ''"),
 ]
 
-_COLUMNS = "name, state, open_until, probe_until, openings, failures, reason, changed_at, version"
+_COLUMNS = (
+    "name, state, open_until, probe_until, openings, failures, reason, changed_at, version, "
+    "rate_window"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +83,7 @@ class BreakerRecord:
     reason: str
     changed_at: float
     version: int = 0
+    rate_window: str = ""
 
     def to_report(self, now: float, stable_after: float) -> dict[str, Any]:
         """The health-report shape (ISO times; openings already forgiven count as 0)."""
@@ -95,10 +107,8 @@ def epoch_iso(epoch: float | None) -> str | None:
 
 
 def _record(row: sqlite3.Row | tuple[Any, ...]) -> BreakerRecord:
-    name, state, open_until, probe_until, openings, failures, reason, changed_at, version = row
-    return BreakerRecord(
-        name, State(state), open_until, probe_until, openings, failures, reason, changed_at, version
-    )
+    values = tuple(row)
+    return BreakerRecord(values[0], State(values[1]), *values[2:])
 
 
 class BreakerStore:
@@ -157,7 +167,8 @@ class BreakerStore:
                 return current, False
             stored = replace(wanted, name=name, version=(current.version if current else 0) + 1)
             conn.execute(
-                f"INSERT OR REPLACE INTO breakers ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT OR REPLACE INTO breakers ({_COLUMNS}) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     stored.name,
                     str(stored.state),
@@ -168,6 +179,7 @@ class BreakerStore:
                     stored.reason,
                     stored.changed_at,
                     stored.version,
+                    stored.rate_window,
                 ),
             )
             return stored, True
@@ -184,6 +196,8 @@ def plan(
     failures: int,
     reason: str,
     now: float,
+    news: Outcomes | None = None,
+    since: float = 0.0,
 ) -> BreakerRecord | None:
     """The row a breaker should write for ``intent``, given the row stored now (None: keep it).
 
@@ -192,6 +206,11 @@ def plan(
     (including this opening, for ``open``), used only when nothing is stored. ``now`` is
     wall-clock epoch seconds.
 
+    - ``count`` (closed): add ``news``, this breaker's unwritten outcomes, to the stored counts
+      and open if the total says so (reason: the total, e.g. ``4 consecutive failures``). If
+      another process opened it or probes it meanwhile, write nothing: the outcomes belong to
+      a closed period that is over. With no row yet, the breaker's own ``openings``, ``reason``
+      and ``since`` (when its closed period began) make the closed row the outcomes add to.
     - ``open``: if another process already opened it (or holds a live probe lease), keep theirs
       instead of counting the same outage twice; otherwise open for the next, longer period
       (counting from zero if it had stayed closed for ``stable_after``).
@@ -201,6 +220,8 @@ def plan(
     - ``reset``: closed, with no openings remembered.
     """
     foreign = current is not None and current.version != seen
+    if intent == "count":
+        return _count(current, name, policy, openings, reason, now, news or Outcomes(), since)
     if intent == "open":
         if current is not None and foreign:
             if current.state is State.OPEN and (current.open_until or 0.0) > now:
@@ -232,3 +253,28 @@ def plan(
         count = openings if current is None else current.openings
         return BreakerRecord(name, State.CLOSED, None, None, count, 0, reason, now)
     return BreakerRecord(name, State.CLOSED, None, None, 0, 0, reason, now)
+
+
+def _count(
+    current: BreakerRecord | None,
+    name: str,
+    policy: BreakerPolicy,
+    openings: int,
+    reason: str,
+    now: float,
+    news: Outcomes,
+    since: float,
+) -> BreakerRecord | None:
+    if current is not None and current.state is not State.CLOSED:
+        return None
+    base = current or BreakerRecord(name, State.CLOSED, None, None, openings, 0, reason, since)
+    counts = Counts(policy, base.failures, base.rate_window)
+    why = counts.add(news, now)
+    if why is None:
+        window = counts.window()
+        if counts.failures == base.failures and window == base.rate_window:
+            return None  # nothing changed (e.g. a reset another process already wrote)
+        return replace(base, failures=counts.failures, rate_window=window)
+    count = 1 if now - base.changed_at >= policy.stable_after else base.openings + 1
+    until = now + policy.open_period(count)
+    return BreakerRecord(name, State.OPEN, until, None, count, counts.failures, why, now)
