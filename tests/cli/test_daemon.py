@@ -61,8 +61,11 @@ def test_failures_stored_while_down_are_handled_at_start(home: Path) -> None:
 
 
 def test_run_beside_daemon_triages_exactly_once(home: Path, tmp_path: Path) -> None:
-    """With the daemon up, ``vigil run`` diagnoses inline and the daemon does not repeat it."""
-    with daemon(home):
+    """With the daemon up, ``vigil run`` diagnoses inline and the daemon does not repeat it
+    (it never even runs its triage handler on that failure)."""
+    import urllib.request
+
+    with daemon(home) as state:
         done = vigil("run", "--", "sh", "-c", "echo 'error: boom'; exit 2", home=home, cwd=tmp_path)
         assert done.returncode == 2
         failed = events(home, "--type", "build.run.failed")[0]
@@ -71,6 +74,9 @@ def test_run_beside_daemon_triages_exactly_once(home: Path, tmp_path: Path) -> N
         (later_id,) = json.loads(later.stdout)["ids"]
         wait_for(lambda: _triaged(home, later_id), timeout=10)
         assert len(_triaged(home, failed["id"])) == 1
+        with urllib.request.urlopen(f"http://127.0.0.1:{state['port']}/metrics") as response:
+            text = response.read().decode()
+        assert 'vigil_handler_seconds_count{consumer="triage"} 1.0' in text
 
 
 def test_sigterm_stops_in_stages(home: Path) -> None:

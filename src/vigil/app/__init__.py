@@ -240,15 +240,15 @@ class Vigil:
             subject=command,
             cause=started,
         )
-        (finished,) = self.publish([finished])
         diagnosis = None
         learned: list[Event] = []
         if passed:
             from vigil.handlers import learner
 
+            (finished,) = self.publish([finished])
             learned = self.handle_inline(learner.CONSUMER, self.learner.handle, finished)
         else:
-            diagnosis = self.diagnose_inline(finished)
+            finished, diagnosis = self.publish_diagnosed(finished)
         return RunReport(result, finished, diagnosis, tuple(learned))
 
     def handle_inline(self, consumer: str, handler: Handler, event: Event) -> list[Event]:
@@ -260,15 +260,18 @@ class Vigil:
             ring(self.settings.home)
         return outputs or []
 
-    def diagnose_inline(self, failed: Event) -> Diagnosis:
-        """Triage a failure in this process; the daemon will find it already done."""
-        from vigil.events.bus import Outcome
+    def publish_diagnosed(self, failed: Event) -> tuple[Event, Diagnosis | None]:
+        """Diagnose a failure here, then store it, its ``triage.completed`` and the triage
+        consumer's done-marker in one transaction: the daemon never sees it undiagnosed, so it
+        never triages it a second time."""
         from vigil.handlers import triage
 
-        diagnosis = self.triage.diagnose_event(failed)
-
-        def handler(event: Event) -> Outcome:
-            return Outcome(events=[self.triage.completed_event(event, diagnosis)])
-
-        self.handle_inline(triage.CONSUMER, handler, failed)
-        return diagnosis
+        try:
+            diagnosis = self.triage.diagnose_event(failed, before_seq=self.log.last_seq() + 1)
+        except Exception:  # noqa: BLE001 - a triage bug must not lose the run: store it alone
+            (stored,) = self.publish([failed])
+            return stored, None
+        completed = self.triage.completed_event(failed, diagnosis)
+        stored, _ = self.log.append_handled([failed, completed], triage.CONSUMER, failed.id)
+        ring(self.settings.home)
+        return stored, diagnosis

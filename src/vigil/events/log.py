@@ -153,6 +153,20 @@ class SqliteEventLog:
         with self.db.transaction() as conn:
             return self.append_in(conn, batch)
 
+    def append_handled(self, events: Sequence[Event], consumer: str, event_id: str) -> list[Event]:
+        """Append ``events`` and mark ``event_id`` as handled by ``consumer``, atomically.
+
+        For work done before the event is even stored (``vigil run`` diagnosing its own
+        failure): the consumer will find it done and skip it.
+        """
+        with self.db.transaction() as conn:
+            stored = self.append_in(conn, events)
+            conn.execute(
+                "INSERT OR IGNORE INTO consumer_done (consumer, event_id) VALUES (?, ?)",
+                (consumer, event_id),
+            )
+            return stored
+
     def append_in(self, conn: sqlite3.Connection, events: Sequence[Event]) -> list[Event]:
         """Append (redacted) inside a transaction the caller holds."""
         prepared = [self._prepared(e) for e in events]

@@ -290,14 +290,15 @@ class Triage:
             notes=tuple(notes),
         )
 
-    def diagnose_event(self, event: Event) -> Diagnosis:
+    def diagnose_event(self, event: Event, *, before_seq: int | None = None) -> Diagnosis:
+        """Diagnose a stored failure (or, with ``before_seq``, one about to be stored)."""
         data = event.data
         return self.diagnose(
             str(data.get("output_tail") or ""),
             command=event.subject or data.get("command"),
             cwd=data.get("cwd"),
             git=data.get("git") if isinstance(data.get("git"), dict) else None,
-            before_seq=event.seq,
+            before_seq=event.seq if before_seq is None else before_seq,
             cause_id=event.id,
         )
 
