@@ -45,3 +45,14 @@ def capture_events(bus: EventBus, *patterns: str) -> Iterator[list[Event]]:
         yield seen
     finally:
         unsubscribe()
+
+
+async def eventually(condition: Callable[[], object], timeout: float = 10.0) -> None:
+    """Wait (real time, polling every 2 ms) until ``condition()`` is true; fail after
+    ``timeout`` seconds. For tests of concurrent parts, where "soon" has no single moment."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        if loop.time() > deadline:
+            raise AssertionError(f"condition not reached within {timeout} s")
+        await asyncio.sleep(0.002)

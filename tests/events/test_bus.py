@@ -15,7 +15,7 @@ from vigil.events.doorbell import Doorbell, ring
 from vigil.events.log import SqliteEventLog
 from vigil.events.model import Event, new_event
 from vigil.storage import Database
-from vigil.testing import FakeClock, capture_events
+from vigil.testing import FakeClock, capture_events, eventually
 
 
 def _open(path: Path) -> tuple[Database, SqliteEventLog, EventBus]:
@@ -28,14 +28,6 @@ def _ev(log: SqliteEventLog, kind: str = "build.run.failed", **data: object) -> 
     return new_event(kind, dict(data), clock=log.clock, source="test")
 
 
-async def _until(predicate: object, timeout: float = 5.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():  # type: ignore[operator]
-        assert loop.time() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.005)
-
-
 async def test_consumer_receives_matching_events_only(tmp_path: Path) -> None:
     """A durable consumer is handed exactly the events whose type matches its pattern."""
     db, log, bus = _open(tmp_path / "v.db")
@@ -45,7 +37,7 @@ async def test_consumer_receives_matching_events_only(tmp_path: Path) -> None:
     await bus.publish(
         _ev(log, "build.run.failed"), _ev(log, "kb.entry.added"), _ev(log, "build.run.passed")
     )
-    await _until(lambda: len(seen) == 2)
+    await eventually(lambda: len(seen) == 2)
     await bus.stop()
     db.close()
     assert seen == ["build.run.failed", "build.run.passed"]
@@ -59,7 +51,7 @@ async def test_consumer_replays_what_it_missed_after_restart(tmp_path: Path) -> 
     bus.add_consumer("c", ["*"], lambda e: seen.append(e.id) or None)
     await bus.start()
     first = await bus.publish(_ev(log))
-    await _until(lambda: len(seen) == 1)
+    await eventually(lambda: len(seen) == 1)
     await bus.stop()
     log.append([_ev(log) for _ in range(5)])  # while "down"
     db.close()
@@ -68,7 +60,7 @@ async def test_consumer_replays_what_it_missed_after_restart(tmp_path: Path) -> 
     again: list[str] = []
     bus.add_consumer("c", ["*"], lambda e: again.append(e.id) or None)
     await bus.start()
-    await _until(lambda: len(again) == 5)
+    await eventually(lambda: len(again) == 5)
     await bus.stop()
     db.close()
     assert first[0].id not in again
@@ -87,7 +79,7 @@ async def test_failing_handler_is_dead_lettered_and_others_continue(tmp_path: Pa
     bus.add_consumer("good", ["build.*"], lambda e: good.append(e.id) or None)
     await bus.start()
     stored = await bus.publish(_ev(log), _ev(log))
-    await _until(lambda: len(good) == 2 and len(log.dead_letters("bad")) == 2)
+    await eventually(lambda: len(good) == 2 and len(log.dead_letters("bad")) == 2)
     await bus.stop()
     letters = log.dead_letters("bad")
     notices = log.find(patterns=["bus.handler.failed"])
@@ -113,7 +105,7 @@ async def test_outputs_commit_once_even_when_handled_twice(tmp_path: Path) -> No
     second = run_handler(log, "triage", handler, failed, advance=False)
     bus.add_consumer("triage", ["build.run.failed"], handler)
     await bus.start()
-    await _until(lambda: log.offset("triage") == failed.seq)
+    await eventually(lambda: log.offset("triage") == failed.seq)
     await bus.stop()
     outputs = log.find(patterns=["triage.completed"], causation_id=failed.id)
     db.close()
@@ -127,7 +119,7 @@ async def test_live_subscriber_sees_events_and_unsubscribes(tmp_path: Path) -> N
     await bus.start()
     with capture_events(bus, "build.*") as seen:
         await bus.publish(_ev(log), _ev(log, "other.thing.happened"))
-        await _until(lambda: len(seen) == 1)
+        await eventually(lambda: len(seen) == 1)
     await bus.publish(_ev(log))
     await asyncio.sleep(0.05)
     await bus.stop()
@@ -165,7 +157,7 @@ async def test_doorbell_from_another_process_wakes_consumer(tmp_path: Path) -> N
         text=True,
         check=True,
     )
-    await _until(lambda: len(seen) == 1, timeout=5)
+    await eventually(lambda: len(seen) == 1, timeout=5)
     await bus.stop()
     bell.close()
     db.close()
@@ -216,7 +208,7 @@ async def test_dead_letter_errors_are_redacted(tmp_path: Path) -> None:
     bus.add_consumer("leaky", ["build.*"], leaky)
     await bus.start()
     await bus.publish(_ev(log))
-    await _until(lambda: len(log.dead_letters("leaky")) == 1)
+    await eventually(lambda: len(log.dead_letters("leaky")) == 1)
     await bus.stop()
     letter = log.dead_letters("leaky")[0]
     db.close()

@@ -9,14 +9,7 @@ from vigil.app.daemon import Daemon
 from vigil.config import load_settings
 from vigil.events.model import Event
 from vigil.reliability.supervisor import Backoff, Beat, Spec
-
-
-async def _until(predicate: object, timeout: float = 20.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():  # type: ignore[operator]
-        assert loop.time() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.01)
+from vigil.testing import eventually
 
 
 async def test_crashing_component_is_isolated_and_others_keep_handling(home: Path) -> None:
@@ -38,11 +31,11 @@ async def test_crashing_component_is_isolated_and_others_keep_handling(home: Pat
     )
     running = asyncio.create_task(daemon.run())
     try:
-        await _until(lambda: daemon.ready()["ready"])
+        await eventually(lambda: daemon.ready()["ready"])
         for _ in range(6):
             await daemon.bus.publish(daemon.bus.event("work.item.arrived", {}))
             await asyncio.sleep(0.05)
-        await _until(lambda: daemon.supervisor.status("fragile") == "isolated")
+        await eventually(lambda: daemon.supervisor.status("fragile") == "isolated")
         failure = daemon.bus.event(
             "build.run.failed",
             {"command": "make", "exit_code": 2, "output_tail": "error: it broke\n"},
@@ -50,7 +43,7 @@ async def test_crashing_component_is_isolated_and_others_keep_handling(home: Pat
         )
         (stored,) = await daemon.bus.publish(failure)
         log = daemon.vigil.log
-        await _until(lambda: log.find(patterns=["triage.completed"], causation_id=stored.id))
+        await eventually(lambda: log.find(patterns=["triage.completed"], causation_id=stored.id))
         isolated = log.find(patterns=["component.process.isolated"])
         told = log.find(patterns=["notification.requested"])
         restarted = log.find(patterns=["component.process.restarted"])

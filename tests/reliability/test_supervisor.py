@@ -5,17 +5,9 @@ from __future__ import annotations
 import asyncio
 
 from vigil.reliability.supervisor import Backoff, Beat, Spec, Status, Supervisor
-from vigil.testing import FakeClock
+from vigil.testing import FakeClock, eventually
 
 FAST = Backoff(base=0.001, cap=0.01)
-
-
-async def _until(predicate: object, timeout: float = 5.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():  # type: ignore[operator]
-        assert loop.time() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.002)
 
 
 async def _forever(beat: Beat) -> None:
@@ -40,7 +32,7 @@ async def test_crashed_component_is_restarted() -> None:
     sup = Supervisor(clock, on_change=lambda n, o, new, r: changes.append((n, new, r)))
     sup.add(Spec("flaky", flaky, backoff=FAST))
     await sup.start()
-    await _until(lambda: runs == 3 and sup.status("flaky") is Status.RUNNING)
+    await eventually(lambda: runs == 3 and sup.status("flaky") is Status.RUNNING)
     snapshot = sup.snapshot()[0]
     await sup.stop()
     assert snapshot["restarts"] == 2 and snapshot["last_error"] == "RuntimeError: boom"
@@ -69,9 +61,9 @@ async def test_crash_loop_is_isolated_and_others_keep_running() -> None:
     sup.add(Spec("broken", broken, max_restarts=3, window=60, backoff=FAST))
     sup.add(Spec("healthy", healthy))
     await sup.start()
-    await _until(lambda: isolated == ["broken"])
+    await eventually(lambda: isolated == ["broken"])
     before = ticks
-    await _until(lambda: ticks > before + 5)
+    await eventually(lambda: ticks > before + 5)
     assert sup.status("broken") is Status.ISOLATED
     assert sup.status("healthy") is Status.RUNNING
     assert sup.snapshot()[0]["restarts"] == 3
@@ -95,7 +87,7 @@ async def test_crashes_spread_out_are_never_isolated() -> None:
     sup = Supervisor(clock)
     sup.add(Spec("rare", rare, max_restarts=2, window=60, backoff=FAST))
     await sup.start()
-    await _until(lambda: runs == 7 and sup.status("rare") is Status.RUNNING)
+    await eventually(lambda: runs == 7 and sup.status("rare") is Status.RUNNING)
     await sup.stop()
 
 
@@ -117,13 +109,13 @@ async def test_two_missed_heartbeats_cancel_and_restart() -> None:
     sup = Supervisor(clock, watch_interval=0.005)
     sup.add(Spec("stuck", stuck, heartbeat=5.0, backoff=FAST))
     await sup.start()
-    await _until(lambda: starts == 1)
+    await eventually(lambda: starts == 1)
     clock.advance(9)  # under two intervals: left alone
     await asyncio.sleep(0.05)
     assert cancelled == 0 and sup.stuck() == []
     clock.advance(2)  # now 11 s without a beat
     assert sup.stuck() == ["stuck"]
-    await _until(lambda: starts == 2)
+    await eventually(lambda: starts == 2)
     assert cancelled == 1
     assert "missed heartbeats" in (sup.snapshot()[0]["last_error"] or "")
     await sup.stop()
@@ -170,7 +162,7 @@ async def test_stop_runs_in_stages_highest_first() -> None:
     sup.add(Spec("http", component("http"), stage=3))  # type: ignore[arg-type]
     sup.add(Spec("consumer", component("consumer"), stage=1))  # type: ignore[arg-type]
     await sup.start()
-    await _until(sup.ready)
+    await eventually(sup.ready)
     await sup.stop()
     assert order == ["http", "consumer", "storage"]
     assert all(c["status"] == "stopped" for c in sup.snapshot())
@@ -188,7 +180,7 @@ async def test_component_that_returns_is_finished_not_restarted() -> None:
     sup = Supervisor(clock)
     sup.add(Spec("once", once, required=False))
     await sup.start()
-    await _until(lambda: sup.status("once") is Status.FINISHED)
+    await eventually(lambda: sup.status("once") is Status.FINISHED)
     await asyncio.sleep(0.02)
     assert runs == 1
     await sup.stop()
