@@ -13,7 +13,13 @@ The tree::
     ├── BusError                    publishing or consuming events failed
     ├── SourceError                 a source (command, file, git) failed to produce events
     ├── DaemonError                 the daemon cannot start or cannot be reached
-    └── CircuitOpen                 a circuit breaker refuses calls for now (name, retry_after)
+    ├── CircuitOpen                 a circuit breaker refuses calls for now (name, retry_after)
+    └── ProviderError               a model provider failed (``provider`` in details)
+        ├── ProviderUnavailable     cannot be reached, 5xx, timed out, stream cut off
+        ├── RateLimited             429; ``retry_after`` seconds when the provider said
+        ├── ProviderResponseError   answered, but malformed (bad JSON, schema violation)
+        ├── BudgetExhausted         today's token or money budget for it is spent
+        └── ProviderRefused         not allowed here (``local_only`` and not on loopback)
 
 Every error carries ``details`` (a small dict of structured context) so that logs and
 receipts can keep the facts without parsing the message.
@@ -104,3 +110,31 @@ class CircuitOpen(VigilError):
         )
         self.name = name
         self.retry_after = retry_after
+
+
+class ProviderError(VigilError):
+    """A model provider failed; ``details["provider"]`` names it."""
+
+
+class ProviderUnavailable(ProviderError):
+    """The provider cannot be reached, answered 5xx, timed out, or cut its stream off."""
+
+
+class RateLimited(ProviderError):
+    """The provider answered 429; ``retry_after`` (seconds) when it said how long to wait."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **details: Any) -> None:
+        super().__init__(message, retry_after=retry_after, **details)
+        self.retry_after = retry_after
+
+
+class ProviderResponseError(ProviderError):
+    """The provider answered with something unusable: malformed JSON, a schema violation."""
+
+
+class BudgetExhausted(ProviderError):
+    """Today's budget (tokens or money) for the provider is spent."""
+
+
+class ProviderRefused(ProviderError):
+    """Policy forbids the call (``local_only`` and the endpoint is not on loopback)."""
