@@ -26,6 +26,8 @@ def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     for name in list(os.environ):
         if name.startswith("VIGIL_") and name != "VIGIL_HOME":
             monkeypatch.delenv(name)
+    # Tests never reach a model outside this machine, whatever keys the environment holds.
+    monkeypatch.setenv("VIGIL_LOCAL_ONLY", "1")
     yield home
 
 

@@ -54,6 +54,11 @@ class Settings:
     storage_probe_s: float = 5.0
     # Raw provider tables from config.toml, validated by the reasoning layer.
     providers: tuple[Mapping[str, Any], ...] = field(default_factory=tuple)
+    # Forbid providers that are not on this machine (loopback or in-process).
+    local_only: bool = False
+    # `vigil ask`: the overall deadline; triage enrichment: its deadline after the failure.
+    ask_deadline_s: float = 30.0
+    enrich_deadline_s: float = 3.0
 
     @property
     def db_path(self) -> Path:
@@ -152,6 +157,18 @@ def load_settings(
         if not isinstance(providers, list) or not all(isinstance(p, dict) for p in providers):
             raise ConfigError("config.toml: [[reasoning.providers]] must be a list of tables")
         changes["providers"] = tuple(providers)
+        if "local_only" in reasoning:
+            if not isinstance(reasoning["local_only"], bool):
+                raise ConfigError("config.toml: [reasoning] local_only must be true or false")
+            changes["local_only"] = reasoning["local_only"]
+        for key in ("ask_deadline_s", "enrich_deadline_s"):
+            if key in reasoning:
+                changes[key] = _coerce(key, reasoning[key], f"config.toml [reasoning] {key}")
+    local_env = environ.get("VIGIL_LOCAL_ONLY", "").strip().lower()
+    if local_env:
+        if local_env not in ("1", "true", "yes", "0", "false", "no"):
+            raise ConfigError(f"VIGIL_LOCAL_ONLY must be 1 or 0, got {local_env!r}")
+        changes["local_only"] = local_env in ("1", "true", "yes")
     for variable, name in _ENV_FIELDS.items():
         if environ.get(variable):
             changes[name] = _coerce(name, environ[variable], variable)
@@ -230,3 +247,14 @@ def secret_variables(environ: Mapping[str, str] | None = None) -> dict[str, str]
 def secret_values(environ: Mapping[str, str] | None = None) -> tuple[str, ...]:
     """The values of the secret variables in ``environ``, each once (see ``secret_variables``)."""
     return tuple(dict.fromkeys(secret_variables(environ).values()))
+
+
+def secret(name: str, environ: Mapping[str, str] | None = None) -> str | None:
+    """The value of the environment variable ``name`` (a credential), or ``None``.
+
+    Credentials come only from the environment, named by the config (``api_key_env``); this is
+    the one place that reads them, and the value is never stored or logged.
+    """
+    env = os.environ if environ is None else environ
+    value = env.get(name)
+    return value if value else None

@@ -214,3 +214,24 @@ async def test_dead_letter_errors_are_redacted(tmp_path: Path) -> None:
     db.close()
     assert secret not in letter.error and secret not in letter.detail
     assert secret not in (tmp_path / "v.db").read_bytes().decode("latin-1")
+
+
+async def test_async_handler_runs_on_the_loop_exactly_once(tmp_path: Path) -> None:
+    """An async handler is awaited on the event loop, its outputs committed once per event."""
+    db, log, bus = _open(tmp_path / "v.db")
+    calls: list[str] = []
+
+    async def slow(event: Event) -> Outcome:
+        calls.append(event.id)
+        await asyncio.sleep(0.01)
+        return Outcome(
+            events=[new_event("enrich.thing.done", {}, clock=log.clock, source="t", cause=event)]
+        )
+
+    bus.add_consumer("slow", ["build.*"], slow)
+    await bus.start()
+    (stored,) = await bus.publish(_ev(log))
+    await eventually(lambda: log.find(patterns=["enrich.*"], causation_id=stored.id))
+    await bus.stop()
+    db.close()
+    assert calls == [stored.id]

@@ -22,7 +22,7 @@ import logging
 import traceback
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from vigil.errors import StorageError
 from vigil.events.catalog import CONSUMER_FAILED
@@ -44,6 +44,9 @@ class Outcome:
 
 
 Handler = Callable[[Event], Outcome | None]
+# A handler that waits on something slow (a model) runs on the event loop instead of the
+# database thread, so it never holds up other consumers' storage work.
+AsyncHandler = Callable[[Event], Awaitable[Outcome | None]]
 Runner = Callable[[Callable[[], None]], Coroutine[Any, Any, None]]
 RETRY_FIRST_S = 0.5
 RETRY_MAX_S = 30.0
@@ -56,7 +59,7 @@ class Consumer:
 
     name: str
     patterns: tuple[str, ...]
-    handler: Handler
+    handler: Handler | AsyncHandler
     batch: int = 256
     wakeup: asyncio.Event = field(default_factory=asyncio.Event)
     handled: int = 0
@@ -75,6 +78,10 @@ async def _wait(wakeup: asyncio.Event, timeout: float | None) -> None:
     with contextlib.suppress(TimeoutError):
         async with asyncio.timeout(timeout):
             await wakeup.wait()
+
+
+def _nothing() -> tuple[Sequence[Event], None]:
+    return (), None
 
 
 def run_handler(
@@ -111,7 +118,9 @@ class EventBus:
 
     # -- wiring ----------------------------------------------------------------------------
 
-    def add_consumer(self, name: str, patterns: Sequence[str], handler: Handler) -> Consumer:
+    def add_consumer(
+        self, name: str, patterns: Sequence[str], handler: Handler | AsyncHandler
+    ) -> Consumer:
         if name in self._consumers:
             raise ValueError(f"consumer {name!r} is already registered")
         consumer = Consumer(name=name, patterns=tuple(patterns), handler=handler)
@@ -281,11 +290,23 @@ class EventBus:
                 offset = event.seq or offset
                 beat()
 
+    async def _handle_async(self, consumer: Consumer, event: Event) -> list[Event] | None:
+        if await self.db.call(self.log.is_done, consumer.name, event.id):
+            return await self.db.call(self.log.process, consumer.name, event, _nothing)
+        outcome = await consumer.handler(event) or Outcome()  # type: ignore[misc]
+
+        def work() -> tuple[Sequence[Event], Callable[[], Sequence[Event] | None] | None]:
+            return outcome.events, outcome.apply
+
+        return await self.db.call(self.log.process, consumer.name, event, work)
+
     async def _deliver(self, consumer: Consumer, event: Event) -> None:
         try:
-            outputs = await self.db.call(
-                run_handler, self.log, consumer.name, consumer.handler, event
-            )
+            if inspect.iscoroutinefunction(consumer.handler):
+                outputs = await self._handle_async(consumer, event)
+            else:
+                handler = cast(Handler, consumer.handler)
+                outputs = await self.db.call(run_handler, self.log, consumer.name, handler, event)
         except StorageError:
             raise  # not the handler's fault: retry the event once storage works again
         except Exception as exc:  # noqa: BLE001 - isolation: one bad handler never stops the bus
