@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from vigil.handlers.triage import Diagnosis, Triage
     from vigil.memory.history import RunHistory
     from vigil.memory.knowledge import KnowledgeBase
+    from vigil.memory.receipts import ReceiptStore
     from vigil.reliability import BreakerRegistry, CircuitBreaker
     from vigil.sources.command import RunResult
 
@@ -132,6 +133,12 @@ class Vigil:
         return self.breakers.get("git", GIT_POLICY)
 
     @cached_property
+    def receipts(self) -> ReceiptStore:
+        from vigil.memory.receipts import ReceiptStore
+
+        return ReceiptStore(self.db, self.clock)
+
+    @cached_property
     def history(self) -> RunHistory:
         from vigil.memory.history import RunHistory
 
@@ -156,6 +163,7 @@ class Vigil:
             max_lines=self.settings.triage_max_lines,
             max_fixes=self.settings.triage_max_fixes,
             max_suspects=self.settings.triage_max_suspects,
+            receipts=self.receipts,
         )
 
     @cached_property
@@ -185,7 +193,7 @@ class Vigil:
 
     def ensure_schema(self) -> None:
         """Apply every namespace's migrations (the daemon does this at start)."""
-        _ = self.history, self.knowledge
+        _ = self.history, self.knowledge, self.receipts
 
     # -- publishing from this process ------------------------------------------------------------
 
@@ -272,6 +280,11 @@ class Vigil:
             (stored,) = self.publish([failed])
             return stored, None
         completed = self.triage.completed_event(failed, diagnosis)
-        stored, _ = self.log.append_handled([failed, completed], triage.CONSUMER, failed.id)
+        stored, _ = self.log.append_handled(
+            [failed, completed],
+            triage.CONSUMER,
+            failed.id,
+            apply=lambda: self.triage.record_receipt(failed, diagnosis),
+        )
         ring(self.settings.home)
         return stored, diagnosis

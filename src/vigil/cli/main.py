@@ -80,6 +80,11 @@ def build_parser() -> Parser:
     ingest.add_argument("--json", action="store_true", help="print the stored ids as JSON")
     ingest.set_defaults(func=_lazy("vigil.cli.events", "cmd_ingest"))
 
+    why = sub.add_parser("why", help="what a triage or an answer was based on")
+    why.add_argument("id", metavar="ID", help="an event id or a receipt id")
+    why.add_argument("--json", action="store_true", help="print JSON")
+    why.set_defaults(func=_lazy("vigil.cli.why", "cmd_why"))
+
     health = sub.add_parser("health", help="components, heartbeats, breakers, readiness")
     health.add_argument("--json", action="store_true", help="print JSON")
     health.set_defaults(func=_lazy("vigil.cli.health", "cmd_health"))

@@ -153,7 +153,13 @@ class SqliteEventLog:
         with self.db.transaction() as conn:
             return self.append_in(conn, batch)
 
-    def append_handled(self, events: Sequence[Event], consumer: str, event_id: str) -> list[Event]:
+    def append_handled(
+        self,
+        events: Sequence[Event],
+        consumer: str,
+        event_id: str,
+        apply: Callable[[], object] | None = None,
+    ) -> list[Event]:
         """Append ``events`` and mark ``event_id`` as handled by ``consumer``, atomically.
 
         For work done before the event is even stored (``vigil run`` diagnosing its own
@@ -165,6 +171,8 @@ class SqliteEventLog:
                 "INSERT OR IGNORE INTO consumer_done (consumer, event_id) VALUES (?, ?)",
                 (consumer, event_id),
             )
+            if apply is not None:
+                apply()
             return stored
 
     def append_in(self, conn: sqlite3.Connection, events: Sequence[Event]) -> list[Event]:

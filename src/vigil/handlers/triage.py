@@ -28,6 +28,7 @@ from vigil.events.model import Event, new_event
 from vigil.memory.changes import ChangeInspector, ChangeSet
 from vigil.memory.history import FailureHistory, RunHistory
 from vigil.memory.knowledge import KnowledgeBase
+from vigil.memory.receipts import ReceiptStore
 from vigil.parsing import Failure, parse_output
 
 CONSUMER = "triage"
@@ -216,7 +217,9 @@ class Triage:
         max_lines: int = 20_000,
         max_fixes: int = 5,
         max_suspects: int = 10,
+        receipts: ReceiptStore | None = None,
     ) -> None:
+        self.receipts = receipts
         self.knowledge = knowledge
         self.history = history
         self.changes = changes
@@ -316,4 +319,40 @@ class Triage:
     def handle(self, event: Event) -> Outcome:
         """Bus handler: diagnose the failure and publish ``triage.completed``."""
         diagnosis = self.diagnose_event(event)
-        return Outcome(events=[self.completed_event(event, diagnosis)])
+        return Outcome(
+            events=[self.completed_event(event, diagnosis)],
+            apply=lambda: self.record_receipt(event, diagnosis),
+        )
+
+    def record_receipt(self, failure: Event, diagnosis: Diagnosis) -> list[Event]:
+        """What the diagnosis was based on (for ``vigil why``); no events."""
+        if self.receipts is None:
+            return []
+        inputs: dict[str, Any] = {
+            "events": [failure.id]
+            + ([diagnosis.since_pass["event_id"]] if diagnosis.since_pass else []),
+            "kb": [fix["id"] for fix in diagnosis.known_fixes],
+            "commits": [c["sha"] for c in (diagnosis.since_pass or {}).get("commits", [])],
+        }
+        self.receipts.record(
+            kind="triage",
+            subject=failure.id,
+            provider="deterministic",
+            model="vigil-triage",
+            elapsed_ms=diagnosis.elapsed_ms,
+            inputs=inputs,
+            outcome={
+                "summary": diagnosis.summary,
+                "fingerprint": diagnosis.fingerprint,
+                "tools": list(diagnosis.tools),
+                "failures": len(diagnosis.failures),
+                "known_fixes": [
+                    {"id": f["id"], "title": f["title"], "match": f["match"]}
+                    for f in diagnosis.known_fixes
+                ],
+                "suspects": [s.path for s in diagnosis.suspects],
+                "history": diagnosis.history.to_dict() if diagnosis.history else None,
+                "notes": list(diagnosis.notes),
+            },
+        )
+        return []

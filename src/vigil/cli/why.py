@@ -1,0 +1,124 @@
+"""``vigil why ID``: what a triage, an enrichment or an answer was based on, from its receipts.
+
+ID may be a receipt id (``rc_...``), a failure event, its ``triage.completed`` or its
+``triage.enriched`` event: each leads to the failure's receipts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from vigil.cli.context import open_vigil
+from vigil.errors import NotFoundError
+
+
+def _subject_of(vigil: Any, identifier: str) -> tuple[str | None, list[Any], dict[str, Any] | None]:
+    """The failure id, its receipts, and the event behind the id (if it was an event)."""
+    receipts = vigil.receipts
+    if identifier.startswith("rc_"):
+        receipt = receipts.get(identifier)
+        related = receipts.for_subject(receipt.subject) if receipt.subject else [receipt]
+        return receipt.subject, related or [receipt], None
+    event = vigil.log.get(identifier)
+    subject = event.id
+    if event.type in ("triage.completed", "triage.enriched") and event.causation_id:
+        if event.type == "triage.enriched":
+            subject = event.data.get("failure_id") or subject
+        else:
+            subject = event.causation_id
+    found = receipts.for_subject(subject)
+    if not found:
+        raise NotFoundError(f"nothing recorded explains {identifier} ({event.type})")
+    failure = vigil.log.get(subject) if subject != event.id else event
+    return subject, found, failure.to_dict()
+
+
+def _lines(receipt: Any) -> list[str]:
+    out = receipt.outcome
+    head = (
+        f"{receipt.kind:<10} {receipt.id}  {receipt.provider}"
+        + (f" ({receipt.model})" if receipt.model and receipt.model != receipt.provider else "")
+        + f", {receipt.elapsed_ms:.0f} ms"
+    )
+    lines = [head]
+    if receipt.skipped:
+        lines.append(
+            "  skipped: " + "; ".join(f"{s['provider']}: {s['reason']}" for s in receipt.skipped)
+        )
+    if receipt.kind == "triage":
+        lines.append(f"  {out.get('summary')}")
+        lines.append(
+            f"  parsed {out.get('failures')} failure(s) with "
+            f"{', '.join(out.get('tools') or ['no known tool'])}; "
+            f"fingerprint {out.get('fingerprint') or '-'}"
+        )
+        for fix in out.get("known_fixes") or []:
+            lines.append(f'  known fix {fix["id"]} "{fix["title"]}" (matched by {fix["match"]})')
+        suspects = out.get("suspects") or []
+        if suspects:
+            since = next((e for e in receipt.inputs.get("events", [])[1:]), None)
+            where = f" since the last green run {since}" if since else ""
+            lines.append(f"  suspects{where}: {', '.join(suspects)}")
+        history = out.get("history") or {}
+        if history:
+            lines.append(
+                f"  history: seen {history.get('seen', 0)} time(s) before"
+                + (", flaky" if history.get("flaky") else "")
+            )
+        for note in out.get("notes") or []:
+            lines.append(f"  note: {note}")
+    elif receipt.kind == "enrichment":
+        lines.append(f"  explanation: {out.get('explanation')}")
+        lines.append(f"  next step: {out.get('next_step')}")
+    else:
+        if out.get("question"):
+            lines.append(f"  question: {out['question']}")
+        for call in receipt.tool_calls:
+            status = "ok" if call.get("ok", True) else "error"
+            lines.append(
+                f"  tool {call.get('name')}({json.dumps(call.get('arguments', {}))}) -> {status}"
+            )
+        cited = receipt.inputs.get("cited") or []
+        if cited:
+            lines.append(f"  cited: {', '.join(cited)}")
+        if out.get("answer"):
+            answer = str(out["answer"]).strip().replace("\n", " ")
+            lines.append(f"  answer: {answer[:300]}")
+    tokens = receipt.prompt_tokens + receipt.completion_tokens
+    if tokens:
+        lines.append(
+            f"  tokens: {receipt.prompt_tokens} in, {receipt.completion_tokens} out"
+            + (f", ${receipt.cost:.5f}" if receipt.cost else "")
+        )
+    return lines
+
+
+def cmd_why(args: argparse.Namespace) -> int:
+    with open_vigil() as vigil:
+        vigil.ensure_schema()
+        subject, receipts, event = _subject_of(vigil, args.id)
+        if args.json:
+            print(
+                json.dumps(
+                    {
+                        "id": args.id,
+                        "subject": subject,
+                        "event": event,
+                        "receipts": [r.to_dict() for r in receipts],
+                    },
+                    ensure_ascii=False,
+                )
+            )
+            return 0
+        if event:
+            data = event["data"]
+            print(
+                f"why {args.id}: {event['type']} `{event.get('subject') or data.get('command')}`"
+                f" at {event['time'][:19].replace('T', ' ')}"
+                + (f", exit {data['exit_code']}" if "exit_code" in data else "")
+            )
+        for receipt in receipts:
+            print("\n".join(_lines(receipt)))
+    return 0
