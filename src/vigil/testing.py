@@ -56,3 +56,98 @@ async def eventually(condition: Callable[[], object], timeout: float = 10.0) -> 
         if loop.time() > deadline:
             raise AssertionError(f"condition not reached within {timeout} s")
         await asyncio.sleep(0.002)
+
+
+# -- model providers ---------------------------------------------------------------------------
+
+from collections.abc import AsyncIterator, Awaitable, Sequence  # noqa: E402 - appended section
+from inspect import isawaitable  # noqa: E402
+
+from vigil.reasoning.provider import Chunk, Request, Response  # noqa: E402
+
+Reply = Response | Exception | Callable[[Request], Response]
+
+
+class ScriptedProvider:
+    """A provider that answers from a script: each call takes the next reply in order.
+
+    A reply is a :class:`Response` (returned), an exception (raised) or a callable that gets the
+    :class:`Request` and returns a response (to look at the request, or move a ``FakeClock``).
+    Every request is kept in ``requests``. When the script runs out, ``complete`` raises
+    ``AssertionError``: a test that makes more calls than it scripted is wrong.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        replies: Sequence[Reply],
+        *,
+        local: bool = True,
+        model: str = "scripted",
+    ) -> None:
+        self.name = name
+        self.model = model
+        self._local = local
+        self.replies: list[Reply] = list(replies)
+        self.requests: list[Request] = []
+
+    @property
+    def local(self) -> bool:
+        return self._local
+
+    async def complete(self, request: Request) -> Response:
+        self.requests.append(request)
+        if not self.replies:
+            raise AssertionError(
+                f"{self.name}: no scripted reply left for call {len(self.requests)}"
+            )
+        reply = self.replies.pop(0)
+        await asyncio.sleep(0)
+        if isinstance(reply, Exception):
+            raise reply
+        if isinstance(reply, Response):
+            return reply
+        return reply(request)
+
+    async def stream(self, request: Request) -> AsyncIterator[Chunk]:
+        response = await self.complete(request)
+        text = response.text
+        for start in range(0, len(text), 16):
+            yield Chunk(text=text[start : start + 16])
+        yield Chunk(response=response)
+
+
+class FunctionProvider:
+    """A provider whose answers come from ``fn(request)`` (sync or async); requests are kept."""
+
+    def __init__(
+        self,
+        name: str,
+        fn: Callable[[Request], Response | Awaitable[Response]],
+        *,
+        local: bool = True,
+        model: str = "function",
+    ) -> None:
+        self.name = name
+        self.model = model
+        self._local = local
+        self.fn = fn
+        self.requests: list[Request] = []
+
+    @property
+    def local(self) -> bool:
+        return self._local
+
+    async def complete(self, request: Request) -> Response:
+        self.requests.append(request)
+        result = self.fn(request)
+        if isawaitable(result):
+            return await result
+        return result
+
+    async def stream(self, request: Request) -> AsyncIterator[Chunk]:
+        response = await self.complete(request)
+        text = response.text
+        for start in range(0, len(text), 16):
+            yield Chunk(text=text[start : start + 16])
+        yield Chunk(response=response)

@@ -13,6 +13,7 @@ import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from vigil.clock import Clock, SystemClock
@@ -31,6 +32,8 @@ if TYPE_CHECKING:
     from vigil.memory.history import RunHistory
     from vigil.memory.knowledge import KnowledgeBase
     from vigil.memory.receipts import ReceiptStore
+    from vigil.reasoning.chain import FallbackChain
+    from vigil.reasoning.workspace import Workspace
     from vigil.reliability import BreakerRegistry, CircuitBreaker
     from vigil.sources.command import RunResult
 
@@ -183,6 +186,32 @@ class Vigil:
         """The durable consumers, in the order they are started."""
         handlers = {"triage": self.triage.handle, "learner": self.learner.handle}
         return [Subscription(name, patterns, handlers[name]) for name, patterns in CONSUMERS]
+
+    def workspace(self, project_dir: Path) -> Workspace:
+        """What the reasoning tools may read: the stores, git in ``project_dir``, the logs."""
+        from vigil.events.doorbell import is_listening
+        from vigil.reasoning.workspace import StoreWorkspace
+        from vigil.sources.git import git_diff, git_log
+
+        return StoreWorkspace(
+            log=self.log,
+            knowledge=self.knowledge,
+            history=self.history,
+            git_log=lambda limit: git_log(project_dir, limit),
+            git_diff=lambda rev, path: git_diff(project_dir, rev, path),
+            project_dir=project_dir,
+            log_dir=self.settings.log_dir,
+            daemon_running=lambda: is_listening(self.settings.home),
+        )
+
+    async def build_chain(self, workspace: Workspace) -> FallbackChain:
+        """The configured (or discovered) providers, each behind its stored breaker."""
+        from vigil.app.reasoning import build_chain
+        from vigil.reasoning.usage import UsageStore
+
+        return await build_chain(
+            self.settings, self.breakers, UsageStore(self.db, self.clock), workspace
+        )
 
     def breaker_snapshot(self) -> list[dict[str, Any]]:
         """Every stored circuit breaker's state (shared by all processes on the machine)."""

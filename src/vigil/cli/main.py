@@ -80,6 +80,11 @@ def build_parser() -> Parser:
     ingest.add_argument("--json", action="store_true", help="print the stored ids as JSON")
     ingest.set_defaults(func=_lazy("vigil.cli.events", "cmd_ingest"))
 
+    ask = sub.add_parser("ask", help="ask a question about your project (tools, offline ok)")
+    ask.add_argument("question", nargs="+", metavar="QUESTION")
+    ask.add_argument("--json", action="store_true", help="print JSON")
+    ask.set_defaults(func=_lazy("vigil.cli.ask", "cmd_ask"))
+
     why = sub.add_parser("why", help="what a triage or an answer was based on")
     why.add_argument("id", metavar="ID", help="an event id or a receipt id")
     why.add_argument("--json", action="store_true", help="print JSON")

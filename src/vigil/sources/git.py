@@ -197,3 +197,29 @@ class GitChangeInspector:
         return ChangeSet(
             files=files, commits=tuple(commits), complete=not notes, notes=tuple(notes)
         )
+
+
+def git_log(root: str | Path, limit: int = 10) -> list[dict[str, str]]:
+    """The latest commits, newest first: sha, subject, author, time."""
+    out = _git(root, "log", f"-{max(1, min(limit, 100))}", "--format=%h%x1f%s%x1f%an%x1f%aI")
+    commits = []
+    for line in (out or "").splitlines():
+        sha, subject, author, time = [*line.split("\x1f"), "", "", ""][:4]
+        commits.append({"sha": sha, "subject": subject, "author": author, "time": time})
+    return commits
+
+
+def git_diff(
+    root: str | Path, rev: str = "HEAD", path: str | None = None, patch_chars: int = 3000
+) -> dict[str, str]:
+    """``git diff REV [-- PATH]``: the diff stat and a bounded patch (working tree vs REV)."""
+    if rev.startswith("-"):
+        return {"rev": rev, "stat": "", "patch": "", "error": "a revision cannot start with '-'"}
+    tail = ["--", path] if path else []
+    stat = _git(root, "diff", "--stat", rev, *tail)
+    patch = _git(root, "diff", rev, *tail)
+    if stat is None or patch is None:
+        return {"rev": rev, "stat": "", "patch": "", "error": f"git could not diff {rev!r}"}
+    if len(patch) > patch_chars:
+        patch = patch[:patch_chars] + "\n[truncated]"
+    return {"rev": rev, "stat": stat.strip(), "patch": patch}
