@@ -15,6 +15,7 @@ import pytest
 from vigil.config import Settings, load_settings
 
 REPO = Path(__file__).resolve().parent.parent
+RULES_ONLY = '[[reasoning.providers]]\nname = "rules"\nkind = "rules"\n'
 SHARED_DATA = REPO.parent / "shared" / "data"
 
 
@@ -26,8 +27,12 @@ def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     for name in list(os.environ):
         if name.startswith("VIGIL_") and name != "VIGIL_HOME":
             monkeypatch.delenv(name)
-    # Tests never reach a model outside this machine, whatever keys the environment holds.
+    # Tests never reach a model outside this machine, whatever keys the environment holds, and
+    # answer with the deterministic rules provider unless a test configures another chain
+    # (the embedded model has its own tests; loading it for every failing run would be slow).
     monkeypatch.setenv("VIGIL_LOCAL_ONLY", "1")
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "config.toml").write_text(RULES_ONLY)
     yield home
 
 

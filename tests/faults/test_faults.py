@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli.helpers import daemon, get_json, vigil, wait_for
+from tests.conftest import RULES_ONLY
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -94,7 +95,7 @@ def _stop(proc: subprocess.Popen[str]) -> int:
 def test_kill_9_while_streaming_loses_and_doubles_nothing(home: Path) -> None:
     """kill -9 of the daemon while another process streams 2,000 failures: after a restart
     every failure has exactly one triage.completed."""
-    home.mkdir(parents=True)
+    home.mkdir(parents=True, exist_ok=True)
     proc = _start(home)
     streamer = _streamer(home, 2000, 10, 0.002)
     assert streamer.stdout is not None
@@ -124,7 +125,7 @@ def test_kill_9_while_streaming_loses_and_doubles_nothing(home: Path) -> None:
 def test_sigterm_under_load_drains_and_stops_in_time(home: Path) -> None:
     """SIGTERM while failures pour in stops the daemon within its staged timeouts, and the next
     start finishes the work, each failure triaged exactly once."""
-    home.mkdir(parents=True)
+    home.mkdir(parents=True, exist_ok=True)
     proc = _start(home)
     streamer = _streamer(home, 1500, 50)
     wait_for(lambda: len(_triage_causes(home)) > 50, timeout=30)
@@ -195,6 +196,8 @@ def test_full_then_read_only_disk_degrades_and_recovers(tmp_path: Path) -> None:
     if not _mount_tmpfs(mnt, "16m"):
         pytest.skip("needs root to mount a small tmpfs")
     home = mnt / "home"
+    home.mkdir()
+    (home / "config.toml").write_text(RULES_ONLY)
     try:
         lines = "".join(
             json.dumps(

@@ -87,7 +87,7 @@ def _failure(
         "duration_ms": duration_ms,
         "output_tail": output,
     }
-    failed, diagnosis = vigil.publish_diagnosed(
+    failed, diagnosis, _ = vigil.publish_diagnosed(
         vigil.event(BUILD_RUN_FAILED, data, subject=command)
     )
     assert diagnosis is not None

@@ -12,7 +12,9 @@ from vigil.testing import FakeClock
 
 def test_sampling_this_process_gives_sane_numbers(tmp_path: Path) -> None:
     """A sample of the test process has RSS, descriptors, threads and its own pid."""
-    sampler = ResourceSampler(FakeClock(), tmp_path)
+    empty = tmp_path / "empty-home"
+    empty.mkdir()
+    sampler = ResourceSampler(FakeClock(), empty)
     sample = sampler.sample()
     assert sample.pid == os.getpid()
     assert sample.rss_bytes > 1_000_000

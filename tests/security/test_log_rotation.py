@@ -11,7 +11,8 @@ from vigil.app.logs import configure
 
 def test_log_rotates_and_keeps_n(tmp_path: Path) -> None:
     """Past max_bytes the log rotates; only `keep` old files remain, each line valid JSON."""
-    handler = configure(tmp_path, "info", max_bytes=2000, keep=2)
+    logs = tmp_path / "logs"
+    handler = configure(logs, "info", max_bytes=2000, keep=2)
     logger = logging.getLogger("vigil.test.rotation")
     try:
         for i in range(200):
@@ -19,9 +20,9 @@ def test_log_rotates_and_keeps_n(tmp_path: Path) -> None:
     finally:
         handler.close()
         logging.getLogger("vigil").handlers.clear()
-    files = sorted(p.name for p in tmp_path.iterdir())
+    files = sorted(p.name for p in logs.iterdir())
     assert files == ["vigil.log", "vigil.log.1", "vigil.log.2"]
     for name in files:
-        for line in (tmp_path / name).read_text().splitlines():
+        for line in (logs / name).read_text().splitlines():
             assert json.loads(line)["message"] == "line"
-    assert all((tmp_path / n).stat().st_size <= 2200 for n in files)
+    assert all((logs / n).stat().st_size <= 2200 for n in files)

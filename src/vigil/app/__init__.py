@@ -27,6 +27,7 @@ from vigil.storage import Database
 
 if TYPE_CHECKING:
     from vigil.events.bus import Handler
+    from vigil.handlers.enricher import Enricher
     from vigil.handlers.learner import Learner
     from vigil.handlers.triage import Diagnosis, Triage
     from vigil.memory.history import RunHistory
@@ -49,6 +50,7 @@ BREAKER_EVENTS = {
 CONSUMERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("triage", (catalog.BUILD_RUN_FAILED,)),
     ("learner", (catalog.BUILD_RUN_PASSED,)),
+    ("enricher", (catalog.TRIAGE_COMPLETED,)),
 )
 
 
@@ -70,6 +72,7 @@ class RunReport:
     diagnosis: Diagnosis | None
     learned: tuple[Event, ...]
     not_recorded: str | None = None  # why the run could not be stored (the command still ran)
+    triaged: Event | None = None  # the stored triage.completed, when it failed
 
 
 class Vigil:
@@ -182,10 +185,27 @@ class Vigil:
             clock=self.clock,
         )
 
-    def subscriptions(self) -> list[Subscription]:
-        """The durable consumers, in the order they are started."""
-        handlers = {"triage": self.triage.handle, "learner": self.learner.handle}
-        return [Subscription(name, patterns, handlers[name]) for name, patterns in CONSUMERS]
+    def subscriptions(self, enricher: Enricher | None = None) -> list[Subscription]:
+        """The durable consumers, in the order they are started (the enricher only when the
+        caller built one: it needs the provider chain, which is built asynchronously)."""
+        handlers: dict[str, Any] = {"triage": self.triage.handle, "learner": self.learner.handle}
+        if enricher is not None:
+            handlers["enricher"] = enricher.handle
+        return [
+            Subscription(name, patterns, handlers[name])
+            for name, patterns in CONSUMERS
+            if name in handlers
+        ]
+
+    def enricher(self, chain: FallbackChain) -> Enricher:
+        from vigil.handlers.enricher import Enricher
+
+        return Enricher(
+            chain=chain,
+            receipts=self.receipts,
+            clock=self.clock,
+            deadline_s=self.settings.enrich_deadline_s,
+        )
 
     def workspace(self, project_dir: Path) -> Workspace:
         """What the reasoning tools may read: the stores, git in ``project_dir``, the logs."""
@@ -278,6 +298,7 @@ class Vigil:
             cause=started,
         )
         diagnosis = None
+        triaged: Event | None = None
         learned: list[Event] = []
         if passed:
             from vigil.handlers import learner
@@ -285,8 +306,8 @@ class Vigil:
             (finished,) = self.publish([finished])
             learned = self.handle_inline(learner.CONSUMER, self.learner.handle, finished)
         else:
-            finished, diagnosis = self.publish_diagnosed(finished)
-        return RunReport(result, finished, diagnosis, tuple(learned))
+            finished, diagnosis, triaged = self.publish_diagnosed(finished)
+        return RunReport(result, finished, diagnosis, tuple(learned), triaged=triaged)
 
     def handle_inline(self, consumer: str, handler: Handler, event: Event) -> list[Event]:
         """Run a consumer's handler here and now, exactly once across processes."""
@@ -297,7 +318,7 @@ class Vigil:
             ring(self.settings.home)
         return outputs or []
 
-    def publish_diagnosed(self, failed: Event) -> tuple[Event, Diagnosis | None]:
+    def publish_diagnosed(self, failed: Event) -> tuple[Event, Diagnosis | None, Event | None]:
         """Diagnose a failure here, then store it, its ``triage.completed`` and the triage
         consumer's done-marker in one transaction: the daemon never sees it undiagnosed, so it
         never triages it a second time."""
@@ -307,13 +328,13 @@ class Vigil:
             diagnosis = self.triage.diagnose_event(failed, before_seq=self.log.last_seq() + 1)
         except Exception:  # noqa: BLE001 - a triage bug must not lose the run: store it alone
             (stored,) = self.publish([failed])
-            return stored, None
+            return stored, None, None
         completed = self.triage.completed_event(failed, diagnosis)
-        stored, _ = self.log.append_handled(
+        stored, triaged = self.log.append_handled(
             [failed, completed],
             triage.CONSUMER,
             failed.id,
             apply=lambda: self.triage.record_receipt(failed, diagnosis),
         )
         ring(self.settings.home)
-        return stored, diagnosis
+        return stored, diagnosis, triaged

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from vigil.errors import ProviderResponseError
 from vigil.reasoning.agent import AgentResult, cited_ids, run_agent_stream, run_constrained
 from vigil.reasoning.chain import ChainRun
+from vigil.reasoning.grounding import grounded
 from vigil.reasoning.provider import Message, Request
 from vigil.reasoning.tools import build_tools
 
@@ -82,6 +83,12 @@ async def ask(
             )
         if kind == "embedded":
             result = await run_constrained(provider, question, toolbox, deadline=deadline)
+            sources = [str(call.get("result_preview", "")) for call in result.tool_calls]
+            if result.answered and not grounded(result.answer, sources):
+                raise ProviderResponseError(
+                    f"{provider.name}: answer not grounded in what the tools returned",
+                    provider=provider.name,
+                )
             if result.answered and on_text is not None:
                 on_text(result.answer)
         else:

@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import json
 import logging
 import os
 import signal
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from vigil import __version__
@@ -39,6 +41,7 @@ from vigil.events import catalog
 from vigil.events.bus import EventBus
 from vigil.events.doorbell import Doorbell
 from vigil.events.model import Event
+from vigil.reasoning.chain import FallbackChain
 from vigil.reliability.metrics import Metrics, MetricsUpkeep
 from vigil.reliability.resources import ResourceSampler
 from vigil.reliability.supervisor import Spec, Supervisor
@@ -81,6 +84,7 @@ class Daemon:
         self._ready = False
         self._reports: set[asyncio.Task[Any]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
+        self.chain: FallbackChain | None = None
         self.vigil.record_breaker_changes = False  # published right away below instead
         self.vigil.breakers.on_change(self._breaker_changed)
         self.vigil.breakers.on_call(self._dependency_called)
@@ -259,8 +263,11 @@ class Daemon:
         from vigil.api.http import create_app
         from vigil.api.prometheus import render_latest
 
-        for sub in self.vigil.subscriptions():
-            handler = self.metrics.wrap("handler_seconds", sub.handler, consumer=sub.name)
+        self.chain = await self.vigil.build_chain(self.vigil.workspace(Path.cwd()))
+        for sub in self.vigil.subscriptions(self.vigil.enricher(self.chain)):
+            handler = sub.handler
+            if not inspect.iscoroutinefunction(handler):
+                handler = self.metrics.wrap("handler_seconds", handler, consumer=sub.name)
             self.bus.add_consumer(sub.name, sub.patterns, handler)
         await self.bus.open()
         for name, runner in self.bus.runners(BUS_HEARTBEAT_S / 2).items():
@@ -322,6 +329,11 @@ class Daemon:
             await asyncio.wait(self._reports, timeout=5.0)
         with contextlib.suppress(Exception):
             await self.metrics_upkeep.close()  # the last minutes, after the consumers stopped
+        if self.chain is not None:
+            from vigil.app.reasoning import close_chain
+
+            with contextlib.suppress(Exception):
+                await close_chain(self.chain)
         with contextlib.suppress(Exception):
             self.vigil.publish(
                 [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, TextIO
 
 _COLOURS = {"red": "31", "green": "32", "yellow": "33", "blue": "34", "dim": "2", "bold": "1"}
@@ -98,4 +99,21 @@ def render_diagnosis(
         tail += f" · vigil events --id {event_id}"
     out.append(s(f"  {tail}", "dim"))
     stream.write("\n".join(out) + "\n")
+    stream.flush()
+
+
+def render_enrichment(data: Mapping[str, Any], stream: TextIO) -> None:
+    """The model's (or the rules') short explanation and next step, after the diagnosis."""
+    s = Style(stream)
+    who = str(data.get("provider", "?"))
+    model = data.get("model")
+    if model and model not in (who, "rules-1"):
+        who += f" {model}"
+    seconds = float(data.get("elapsed_ms", 0)) / 1000
+    stream.write(f"  {s('✎', 'blue')} {data.get('explanation', '')}\n")
+    stream.write(
+        f"    {s('next:', 'bold')} {data.get('next_step', '')} "
+        + s(f"({who}, {seconds:.1f} s)", "dim")
+        + "\n"
+    )
     stream.flush()

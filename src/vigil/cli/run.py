@@ -10,7 +10,7 @@ import sys
 
 from vigil.cli.context import open_vigil
 from vigil.cli.events import read_input
-from vigil.cli.render import render_diagnosis
+from vigil.cli.render import render_diagnosis, render_enrichment
 from vigil.errors import ConfigError, StorageError, UsageError
 from vigil.sources.command import run_command
 
@@ -56,6 +56,12 @@ def cmd_run(args: argparse.Namespace) -> int:
                 f"{report.finished.subject}",
                 event_id=report.finished.id,
             )
+            if report.triaged is not None:
+                from vigil.app.enrich import enrich_run
+
+                enriched = enrich_run(vigil, report.triaged)
+                if enriched is not None:
+                    render_enrichment(enriched.data, sys.stderr)
         for learned in report.learned:
             print(
                 f"── vigil ── passed again; learned a candidate fix: {learned.data['title']} "

@@ -94,7 +94,7 @@ FINAL_TURN = (
 )
 EMPTY_TURN = "Your reply was empty. Answer the question in text, or call a tool."
 
-ANSWER_CHARS = 1200
+ANSWER_CHARS = 500  # llama.cpp 0.3.36 crashes (segfault) building a grammar for ~1200
 MAX_CITES = 20
 _ID_PREFIX = re.compile(r"\b(?:ev|kb)_[0-9A-Za-z]{8,26}\b")
 

@@ -141,10 +141,8 @@ class GuardedProvider:
             ) from None
 
     async def complete(self, request: Request) -> Response:
-        bounded = self._bounded(request)
-
-        async def attempt() -> Response:
-            return await self.link.breaker.acall(self._once, self._bounded(bounded))
+        async def attempt() -> Response:  # each attempt gets its own per-call timeout
+            return await self.link.breaker.acall(self._once, self._bounded(request))
 
         remaining = max(0.0, self._deadline - time.monotonic())
         response = await aretry_call(
