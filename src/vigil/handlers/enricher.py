@@ -105,7 +105,16 @@ def choices(diagnosis: Mapping[str, Any]) -> tuple[list[str], list[str]]:
     if (diagnosis.get("history") or {}).get("flaky"):
         causes.append("a flaky test: it also passed on this same tree")
         steps.append("re-run it, then make the test deterministic")
+    causes = list(dict.fromkeys(_plain(c) for c in causes))
+    steps = list(dict.fromkeys(_plain(s) for s in steps))
     return causes or ["an unknown cause"], steps or ["read the command's output above"]
+
+
+def _plain(text: str) -> str:
+    """An enum option llama.cpp's grammar parser takes: no double quotes, backslashes or
+    control characters (its GBNF parser breaks on escaped quotes inside enum strings)."""
+    cleaned = text.replace('"', "'").replace("\\", "/")
+    return "".join(ch if ch.isprintable() else " " for ch in cleaned)[:160]
 
 
 def ranking_request(diagnosis: Mapping[str, Any], deadline: float) -> Request:
