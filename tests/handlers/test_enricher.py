@@ -55,9 +55,9 @@ def test_ranking_answer_becomes_an_enrichment() -> None:
     """A ranking answer is turned into an explanation and a next step from its options."""
     causes, steps = choices(DIAGNOSIS)
     answer = Response(
-        text=json.dumps({"cause": causes[1], "next_step": steps[1]}), provider="p", model="m"
+        text=json.dumps({"cause": "C2", "next_step": "S2"}), provider="p", model="m"
     )
-    enrichment = from_ranking(answer)
+    enrichment = from_ranking(answer, DIAGNOSIS)
     assert enrichment["explanation"] == f"Most likely cause: {causes[1]}."
     assert enrichment["next_step"].lower().startswith(steps[1][:10].lower())
 
@@ -119,6 +119,6 @@ async def test_embedded_model_ranks_tricky_options_validly() -> None:
         pytest.skip("the embedded model is not installed")
     provider = EmbeddedProvider()
     response = await provider.complete(ranking_request(DIAGNOSIS, time.monotonic() + 30))
-    enrichment = from_ranking(response)
+    enrichment = from_ranking(response, DIAGNOSIS)
     causes, _ = choices(DIAGNOSIS)
     assert any(c in enrichment["explanation"] for c in causes)

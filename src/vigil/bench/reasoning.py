@@ -412,7 +412,7 @@ async def _ranked(provider: EmbeddedProvider, case: Case) -> tuple[int, bool]:
     started = time.perf_counter_ns()
     try:
         response = await provider.complete(ranking_request(diagnosis, time.monotonic() + 30))
-        from_ranking(response)
+        from_ranking(response, diagnosis)
         ok = True
     except (ProviderError, ValueError):
         ok = False

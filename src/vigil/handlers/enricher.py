@@ -118,26 +118,36 @@ def _plain(text: str) -> str:
 
 
 def ranking_request(diagnosis: Mapping[str, Any], deadline: float) -> Request:
+    """Ask a small model to pick a cause and a next step by label (``C1``, ``S2``...): a
+    label is one or two tokens to generate, where the option's whole text would be dozens."""
     causes, steps = choices(diagnosis)
+    cause_labels = [f"C{i}" for i in range(1, len(causes) + 1)]
+    step_labels = [f"S{i}" for i in range(1, len(steps) + 1)]
     schema = {
         "type": "object",
         "properties": {
-            "cause": {"type": "string", "enum": causes},
-            "next_step": {"type": "string", "enum": steps},
+            "cause": {"type": "string", "enum": cause_labels},
+            "next_step": {"type": "string", "enum": step_labels},
         },
         "required": ["cause", "next_step"],
         "additionalProperties": False,
     }
+    options = "\n".join(
+        [f"{label}: {text}" for label, text in zip(cause_labels, causes, strict=True)]
+        + [f"{label}: {text}" for label, text in zip(step_labels, steps, strict=True)]
+    )
     body = (
         "Diagnosis (JSON):\n"
         + json.dumps(compact(diagnosis), ensure_ascii=False)
-        + "\nPick the most likely cause and the best next step."
+        + "\n\nPossible causes and next steps:\n"
+        + options
+        + "\nPick the most likely cause (C...) and the best next step (S...)."
     )
     return Request(
         messages=(Message("system", SYSTEM_RANK), Message("user", body)),
         schema=schema,
         schema_name="ranking",
-        max_tokens=120,
+        max_tokens=40,
         deadline=deadline,
     )
 
@@ -148,15 +158,17 @@ SYSTEM_RANK = (
 )
 
 
-def from_ranking(response: Response) -> dict[str, str]:
+def from_ranking(response: Response, diagnosis: Mapping[str, Any]) -> dict[str, str]:
+    """The enrichment a ranking answer points at (``ValueError`` for unknown labels)."""
     value = response.json()
-    if not isinstance(value, dict) or not all(
-        isinstance(value.get(k), str) for k in ("cause", "next_step")
-    ):
-        raise ValueError("not a ranking")
-    step = value["next_step"]
+    causes, steps = choices(diagnosis)
+    try:
+        cause = causes[int(str(value["cause"]).lstrip("C")) - 1]
+        step = steps[int(str(value["next_step"]).lstrip("S")) - 1]
+    except (TypeError, KeyError, IndexError, ValueError):
+        raise ValueError(f"not a ranking: {value!r}"[:200]) from None
     return {
-        "explanation": f"Most likely cause: {value['cause']}."[:300],
+        "explanation": f"Most likely cause: {cause}."[:300],
         "next_step": (step[:1].upper() + step[1:] + ".")[:200],
     }
 
@@ -203,7 +215,7 @@ class Enricher:
             if kind == "embedded":  # a small model ranks facts; it does not write them
                 response = await provider.complete(ranking_request(triage.data, deadline))
                 try:
-                    return from_ranking(response)
+                    return from_ranking(response, triage.data)
                 except (ValueError, json.JSONDecodeError) as exc:
                     raise ProviderResponseError(
                         f"{provider.name}: unusable ranking ({exc})", provider=provider.name
