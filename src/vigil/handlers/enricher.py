@@ -136,12 +136,11 @@ def ranking_request(diagnosis: Mapping[str, Any], deadline: float) -> Request:
         [f"{label}: {text}" for label, text in zip(cause_labels, causes, strict=True)]
         + [f"{label}: {text}" for label, text in zip(step_labels, steps, strict=True)]
     )
+    # Short on purpose: on a laptop CPU the prompt, not the answer, is what takes time.
     body = (
-        "Diagnosis (JSON):\n"
-        + json.dumps(compact(diagnosis), ensure_ascii=False)
-        + "\n\nPossible causes and next steps:\n"
-        + options
-        + "\nPick the most likely cause (C...) and the best next step (S...)."
+        f"Failure: {str(diagnosis.get('summary') or '')[:300]}\n\n"
+        f"Possible causes and next steps:\n{options}\n"
+        "Pick the most likely cause (C...) and the best next step (S...)."
     )
     return Request(
         messages=(Message("system", SYSTEM_RANK), Message("user", body)),
