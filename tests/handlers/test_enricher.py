@@ -54,9 +54,7 @@ def test_ranking_options_are_facts_without_quotes() -> None:
 def test_ranking_answer_becomes_an_enrichment() -> None:
     """A ranking answer is turned into an explanation and a next step from its options."""
     causes, steps = choices(DIAGNOSIS)
-    answer = Response(
-        text=json.dumps({"cause": "C2", "next_step": "S2"}), provider="p", model="m"
-    )
+    answer = Response(text=json.dumps({"cause": "C2", "next_step": "S2"}), provider="p", model="m")
     enrichment = from_ranking(answer, DIAGNOSIS)
     assert enrichment["explanation"] == f"Most likely cause: {causes[1]}."
     assert enrichment["next_step"].lower().startswith(steps[1][:10].lower())
