@@ -32,6 +32,7 @@ from vigil.reasoning.grounding import grounded
 from vigil.reasoning.provider import Message, Request, Response
 
 CONSUMER = "enricher"
+LATE_DEADLINE_S = 60.0  # the daemon's enrichments: nobody is waiting at a prompt
 
 SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -287,10 +288,11 @@ class Enricher:
         return (self.clock.now() - started).total_seconds() <= self.deadline_s + 0.5
 
     async def handle(self, triage: Event) -> Outcome | None:
-        """Bus handler (async): enrich with a fresh deadline; later is better than never."""
+        """Bus handler (async): enrich with a fresh deadline; later is better than never, so
+        the daemon gives the chain far longer than a waiting person would."""
         if not triage.data.get("failures"):
             return None  # nothing to explain
-        deadline = time.monotonic() + self.deadline_s
+        deadline = time.monotonic() + max(self.deadline_s, LATE_DEADLINE_S)
         from vigil.reasoning.chain import ChainExhausted
 
         try:
