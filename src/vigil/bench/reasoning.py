@@ -38,6 +38,7 @@ from typing import Any
 from vigil.bench import stats
 from vigil.bench.harness import Check, Context, Result
 from vigil.errors import ProviderError
+from vigil.handlers.enricher import SCHEMA as ENRICHER_SCHEMA
 from vigil.parsing import Failure, parse_output
 from vigil.reasoning.provider import Message, Request
 from vigil.reasoning.providers.embedded import EmbeddedProvider
@@ -49,15 +50,7 @@ SEED = 19
 PICK_TOKENS = 160
 ENRICH_TOKENS = 320
 
-ENRICHMENT_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "explanation": {"type": "string", "maxLength": 300},
-        "next_step": {"type": "string", "maxLength": 200},
-    },
-    "required": ["explanation", "next_step"],
-    "additionalProperties": False,
-}
+ENRICHMENT_SCHEMA = ENRICHER_SCHEMA  # the schema the product asks capable models for
 ENRICH_SYSTEM = (
     "You explain a build or test failure to a developer. Reply in JSON: explanation (one or two "
     "sentences: what failed and why) and next_step (one concrete action)."
