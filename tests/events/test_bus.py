@@ -235,3 +235,43 @@ async def test_async_handler_runs_on_the_loop_exactly_once(tmp_path: Path) -> No
     await bus.stop()
     db.close()
     assert calls == [stored.id]
+
+
+async def test_storage_trouble_is_waited_out_not_crashed(tmp_path: Path) -> None:
+    """A supervised consumer whose storage fails for a while waits and resumes by itself:
+    the supervisor sees no crash (so never isolates it) and the event is still handled."""
+    import vigil.events.bus as bus_module
+    from vigil.errors import StorageError
+    from vigil.reliability.supervisor import Spec, Supervisor
+
+    db, log, bus = _open(tmp_path / "v.db")
+    seen: list[str] = []
+    bus.add_consumer("c", ["build.*"], lambda e: seen.append(e.id) or None)
+    failures = 3
+    real_read = log.read_after
+
+    def flaky_read(*args: object, **kwargs: object) -> list[Event]:
+        nonlocal failures
+        if failures:
+            failures -= 1
+            raise StorageError("state database: the disk is full")
+        return real_read(*args, **kwargs)  # type: ignore[arg-type]
+
+    log.read_after = flaky_read  # type: ignore[method-assign]
+    original_first = bus_module.RETRY_FIRST_S
+    bus_module.RETRY_FIRST_S = 0.01
+    supervisor = Supervisor(FakeClock())
+    try:
+        await bus.open()
+        for name, runner in bus.runners(1.0).items():
+            supervisor.add(Spec(name, runner, heartbeat=5.0))
+        await supervisor.start()
+        (stored,) = await bus.publish(_ev(log))
+        await eventually(lambda: seen == [stored.id])
+        restarts = {c["name"]: c["restarts"] for c in supervisor.snapshot()}
+    finally:
+        await supervisor.stop()
+        await bus.stop()
+        bus_module.RETRY_FIRST_S = original_first
+        db.close()
+    assert restarts["consumer.c"] == 0 and failures == 0

@@ -66,6 +66,32 @@ class Consumer:
     failed: int = 0
 
 
+async def _through_storage_trouble(
+    name: str, beat: Callable[[], None], loop: Callable[[], Awaitable[None]]
+) -> None:
+    """Run a bus loop; while storage fails (a full or read-only disk), wait and retry from the
+    stored offset, beating all along. A sick disk is not a crashing component: the supervisor
+    must not isolate the consumers for it (the storage probe reports it in /readyz), and they
+    must carry on by themselves once the disk is usable again. Other errors still raise."""
+    delay = RETRY_FIRST_S
+    while True:
+        try:
+            await loop()
+            return
+        except StorageError as exc:
+            log.error(
+                "storage failing; waiting",
+                extra={"loop": name, "error": str(exc), "retry_in_s": delay},
+            )
+            waited = 0.0
+            while waited < delay:
+                beat()
+                step = min(1.0, delay - waited)
+                await asyncio.sleep(step)
+                waited += step
+            delay = min(delay * 2, RETRY_MAX_S)
+
+
 def _no_beat() -> None:
     pass
 
@@ -220,12 +246,16 @@ class EventBus:
             async def run(beat: Callable[[], None]) -> None:
                 consumer.wakeup = asyncio.Event()
                 consumer.wakeup.set()
-                await self._consume_from_offset(consumer, beat, beat_every)
+                await _through_storage_trouble(
+                    consumer.name,
+                    beat,
+                    lambda: self._consume_from_offset(consumer, beat, beat_every),
+                )
 
             return run
 
         async def tail(beat: Callable[[], None]) -> None:
-            await self._tail(beat, beat_every)
+            await _through_storage_trouble("bus.tail", beat, lambda: self._tail(beat, beat_every))
 
         loops: dict[str, Runner] = {"bus.tail": tail}
         for consumer in self._consumers.values():
