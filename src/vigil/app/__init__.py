@@ -120,17 +120,23 @@ class Vigil:
         registry.on_change(self._breaker_changed)
         return registry
 
+    def breaker_event(
+        self, name: str, old: str, new: str, reason: str, source: str = "vigil.cli"
+    ) -> Event | None:
+        """The event for a breaker transition this process caused; ``None`` for one it only
+        learned from the store (``synced:``: the process that made it reports it)."""
+        kind = BREAKER_EVENTS.get(new)
+        if kind is None or reason.startswith("synced:"):
+            return None
+        data = {"breaker": name, "from": old, "to": new, "reason": reason}
+        return self.event(kind, data, subject=name, source=source)
+
     def _breaker_changed(self, name: str, old: str, new: str, reason: str) -> None:
         """Remember transitions this process caused, to publish when it closes (the daemon
         publishes its own at once and turns this off)."""
-        kind = BREAKER_EVENTS.get(new)
-        if kind is None or reason.startswith("synced:") or not self.record_breaker_changes:
-            return  # "synced:" means another process made the change and reports it
-        self._breaker_events.append(
-            self.event(
-                kind, {"breaker": name, "from": old, "to": new, "reason": reason}, subject=name
-            )
-        )
+        event = self.breaker_event(name, old, new, reason)
+        if event is not None and self.record_breaker_changes:
+            self._breaker_events.append(event)
 
     @cached_property
     def git_breaker(self) -> CircuitBreaker:

@@ -102,9 +102,12 @@ class StorageProbe:
         self.error: str | None = None
         self.since: str | None = None
         self.on_change: Callable[[str | None], None] | None = None
+        self._migrated = False
 
     def _write(self) -> None:
-        apply_migrations(self.db, "daemon", PROBE_MIGRATIONS)
+        if not self._migrated:  # here, not at start: a read-only disk must not stop the daemon
+            apply_migrations(self.db, "daemon", PROBE_MIGRATIONS)
+            self._migrated = True
         with self.db.transaction() as conn:
             conn.execute(
                 "INSERT OR REPLACE INTO daemon_probe (one, pid, time) VALUES (1, ?, ?)",

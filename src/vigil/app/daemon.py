@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from vigil import __version__
-from vigil.app import BREAKER_EVENTS, Vigil
+from vigil.app import Vigil
 from vigil.app.components import HttpComponent, StorageProbe, WatchdogComponent, bind
 from vigil.app.logs import configure as configure_logging
 from vigil.app.systemd import Notifier
@@ -166,15 +166,10 @@ class Daemon:
 
     def _breaker_changed(self, name: str, old: str, new: str, reason: str) -> None:
         """Breaker hooks run on whichever thread made the transition: hop to the loop."""
-        kind = BREAKER_EVENTS.get(new)
-        if kind is None or reason.startswith("synced:") or self._loop is None:
-            return  # "synced:" means another process saw it first and recorded it
-        log.warning(
-            "breaker changed", extra={"breaker": name, "from": old, "to": new, "reason": reason}
-        )
-        event = self.bus.event(
-            kind, {"breaker": name, "from": old, "to": new, "reason": reason}, subject=name
-        )
+        event = self.vigil.breaker_event(name, old, new, reason, source="vigil.daemon")
+        if event is None or self._loop is None:
+            return
+        log.warning("breaker changed", extra=dict(event.data))
         self._loop.call_soon_threadsafe(self._report, event)
 
     def _dependency_called(self, name: str, outcome: str, seconds: float) -> None:

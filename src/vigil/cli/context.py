@@ -14,3 +14,14 @@ def settings(**overrides: Any) -> Settings:
 
 def open_vigil(**overrides: Any) -> Vigil:
     return Vigil.open(settings(**overrides))
+
+
+def daemon_state(config: Settings) -> dict[str, Any] | None:
+    """What the running daemon wrote to ``run/daemon.json`` (pid, port...), if readable."""
+    import json
+
+    try:
+        state = json.loads((config.run_dir / "daemon.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return state if isinstance(state, dict) else None

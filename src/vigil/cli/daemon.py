@@ -10,7 +10,7 @@ from typing import Any
 
 from vigil import __version__
 from vigil.app import CONSUMERS
-from vigil.cli.context import open_vigil, settings
+from vigil.cli.context import daemon_state, open_vigil, settings
 from vigil.events.doorbell import is_listening
 
 
@@ -44,13 +44,7 @@ def _size(path: Path) -> int:
 def collect_status() -> dict[str, Any]:
     config = settings()
     running = is_listening(config.home)
-    daemon: dict[str, Any] | None = None
-    state_file = config.run_dir / "daemon.json"
-    if running and state_file.exists():
-        try:
-            daemon = json.loads(state_file.read_text())
-        except (OSError, ValueError):
-            daemon = None
+    daemon = daemon_state(config) if running else None
     with open_vigil() as vigil:
         last = vigil.log.last_seq()
         offsets = vigil.log.offsets()

@@ -10,18 +10,9 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from vigil.cli.context import settings
+from vigil.cli.context import daemon_state, settings
 from vigil.errors import DaemonError, InputError
 from vigil.events.doorbell import is_listening
-
-
-def _daemon_port(home: Path) -> int | None:
-    try:
-        state = json.loads((home / "run" / "daemon.json").read_text())
-    except (OSError, ValueError):
-        return None
-    port = state.get("port")
-    return int(port) if isinstance(port, int) else None
 
 
 def _fetch(port: int) -> dict[str, Any]:
@@ -44,7 +35,7 @@ def _breakers(config: Any) -> list[dict[str, Any]]:
 def collect() -> dict[str, Any]:
     config = settings()
     report: dict[str, Any]
-    port = _daemon_port(config.home)
+    port = (daemon_state(config) or {}).get("port")
     running = is_listening(config.home)
     if running and port is None:
         port = config.port  # a daemon on a read-only disk could not write its state file

@@ -67,21 +67,25 @@ class Consumer:
 
 
 async def _through_storage_trouble(
-    name: str, beat: Callable[[], None], loop: Callable[[], Awaitable[None]]
+    name: str,
+    beat: Callable[[], None],
+    loop: Callable[[], Awaitable[None]],
+    retry_on: tuple[type[Exception], ...] = (StorageError,),
 ) -> None:
     """Run a bus loop; while storage fails (a full or read-only disk), wait and retry from the
     stored offset, beating all along. A sick disk is not a crashing component: the supervisor
     must not isolate the consumers for it (the storage probe reports it in /readyz), and they
-    must carry on by themselves once the disk is usable again. Other errors still raise."""
+    must carry on by themselves once the disk is usable again. Other errors raise to the
+    supervisor; without one (``start``), ``retry_on`` is every error."""
     delay = RETRY_FIRST_S
     while True:
         try:
             await loop()
             return
-        except StorageError as exc:
+        except retry_on as exc:
             log.error(
-                "storage failing; waiting",
-                extra={"loop": name, "error": str(exc), "retry_in_s": delay},
+                "bus loop failing; waiting",
+                extra={"loop": name, "error": f"{type(exc).__name__}: {exc}", "retry_in_s": delay},
             )
             waited = 0.0
             while waited < delay:
@@ -285,22 +289,13 @@ class EventBus:
     # -- loops -----------------------------------------------------------------------------
 
     async def _consume(self, consumer: Consumer) -> None:
-        """Run one consumer; if its storage fails, back off and resume from the stored offset."""
-        delay = RETRY_FIRST_S
-        while True:
-            try:
-                await self._consume_from_offset(consumer, _no_beat, None)
-            except Exception as exc:  # noqa: BLE001 - storage trouble: log once, back off, retry
-                log.error(
-                    "consumer stopped; retrying",
-                    extra={
-                        "consumer": consumer.name,
-                        "error": f"{type(exc).__name__}: {exc}",
-                        "retry_in_s": delay,
-                    },
-                )
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, RETRY_MAX_S)
+        """Run one consumer unsupervised: any failure backs off and resumes from the offset."""
+        await _through_storage_trouble(
+            consumer.name,
+            _no_beat,
+            lambda: self._consume_from_offset(consumer, _no_beat, None),
+            retry_on=(Exception,),
+        )
 
     async def _consume_from_offset(
         self, consumer: Consumer, beat: Callable[[], None], beat_every: float | None
