@@ -8,6 +8,7 @@ skipping a provider whose breaker is open (the chain's check, in process).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import time
@@ -48,7 +49,8 @@ def _timed(ctx: Context, home: Path, args: list[str]) -> int:
 
 
 def _skip_cost(home: Path, n: int) -> list[int]:
-    from vigil.reasoning.chain import FallbackChain, Link, breaker_for
+    from vigil.reasoning.chain import ChainExhausted, FallbackChain, Link, breaker_for
+    from vigil.reasoning.provider import Message, Request
     from vigil.reliability import BreakerRegistry, BreakerStore
     from vigil.storage import Database
     from vigil.testing import ScriptedProvider
@@ -58,10 +60,11 @@ def _skip_cost(home: Path, n: int) -> list[int]:
     dead = ScriptedProvider("dead", [ProviderUnavailable("down", provider="dead")] * 10)
     chain = FallbackChain([Link(dead, breaker_for(registry, "dead"))])
     link = chain.links[0]
-    for _ in range(3):
+    request = Request(messages=(Message("user", "?"),))
+    for _ in range(3):  # three failures through the chain open the provider's breaker
         try:
-            link.breaker.call(_fail)
-        except Exception:  # noqa: BLE001,S110 - opening the breaker on purpose
+            asyncio.run(chain.complete(request, deadline=time.monotonic() + 5))
+        except ChainExhausted:
             pass
     samples = []
     for _ in range(n):
@@ -72,10 +75,6 @@ def _skip_cost(home: Path, n: int) -> list[int]:
             raise RuntimeError("the breaker did not open")
     db.close()
     return samples
-
-
-def _fail() -> None:
-    raise ProviderUnavailable("down", provider="dead")
 
 
 def run(ctx: Context) -> Result:
