@@ -50,6 +50,12 @@ class Settings:
     log_keep: int = 5
     # How long one git command may take before git counts as failing (seconds).
     git_timeout_s: float = 5.0
+    # How long `vigil run` waits for git's facts after the command ends; then it goes on without
+    # them (the diagnosis says so) and counts a failure on git's breaker.
+    git_wait_s: float = 0.5
+    # `vigil run`: wait for the model's explanation of a failure before returning the prompt
+    # (`vigil run --explain` does it for one run). Off: the prompt comes back at once.
+    run_explain: bool = False
     # How often the daemon proves it can still write its database (seconds).
     storage_probe_s: float = 5.0
     # Raw provider tables from config.toml, validated by the reasoning layer.
@@ -79,6 +85,7 @@ class Settings:
 
 _ENV_FIELDS = {
     "VIGIL_GIT_TIMEOUT_S": "git_timeout_s",
+    "VIGIL_GIT_WAIT_S": "git_wait_s",
     "VIGIL_STORAGE_PROBE_S": "storage_probe_s",
     "VIGIL_PORT": "port",
     "VIGIL_HOST": "host",
@@ -90,6 +97,8 @@ _TOML_FIELDS = {
     ("logs", "max_bytes"): "log_max_bytes",
     ("logs", "keep"): "log_keep",
     ("run", "git_timeout_s"): "git_timeout_s",
+    ("run", "git_wait_s"): "git_wait_s",
+    ("run", "explain"): "run_explain",
     ("daemon", "storage_probe_s"): "storage_probe_s",
     ("daemon", "port"): "port",
     ("daemon", "log_level"): "log_level",
@@ -102,6 +111,15 @@ _TOML_FIELDS = {
 
 def _coerce(name: str, value: Any, origin: str) -> Any:
     kinds = {f.name: f.type for f in fields(Settings)}
+    if kinds.get(name) in ("bool", bool):
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in ("1", "true", "yes", "on"):
+            return True
+        if text in ("0", "false", "no", "off"):
+            return False
+        raise ConfigError(f"{origin}: {name} must be true or false, got {value!r}")
     if kinds.get(name) in ("int", int):
         try:
             number = int(value)

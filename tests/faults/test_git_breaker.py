@@ -35,7 +35,7 @@ def test_hanging_git_opens_the_breaker_and_runs_go_on_without_it(
     fake_git.write_text("#!/bin/sh\nsleep 30\n")
     fake_git.chmod(0o755)
     path = f"{fake_bin}:{os.environ['PATH']}"
-    for _ in range(2):  # two git calls per run: the breaker opens during the second run
+    for _ in range(2):  # one failed git job per run: the third opens the breaker
         done, _ = _run(home, tmp_path, path)
         assert done.returncode == 0
     after, elapsed = _run(home, tmp_path, path)
@@ -64,3 +64,56 @@ def test_hanging_git_opens_the_breaker_and_runs_go_on_without_it(
     assert [(e["type"], e["subject"]) for e in json.loads(opened.stdout)] == [
         ("breaker.opened", "git")
     ]
+
+
+def test_hanging_git_never_holds_the_command_and_the_diagnosis_says_why(
+    home: Path, tmp_path: Path
+) -> None:
+    """git that hangs gets ``git_wait_s`` after the command ends, not its 5 s timeout: the run
+    comes back, the killed git process is gone, and the diagnosis says why git facts are missing."""
+    fake_bin = tmp_path / "bin"
+    fake_bin.mkdir()
+    pids = tmp_path / "pids"
+    fake_git = fake_bin / "git"
+    fake_git.write_text(f"#!/bin/sh\necho $$ >> {pids}\nexec sleep 30\n")
+    fake_git.chmod(0o755)
+    env = {
+        **os.environ,
+        "VIGIL_HOME": str(home),
+        "PATH": f"{fake_bin}:{os.environ['PATH']}",
+        "VIGIL_GIT_WAIT_S": "0.2",
+    }
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "vigil",
+            "run",
+            "--",
+            "sh",
+            "-c",
+            "echo 'a.c:1:1: error: x'; exit 1",
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=20,  # the fake git sleeps 30 s
+    )
+    assert done.returncode == 1
+    assert "note: no git facts: git did not answer within 0.2 s" in done.stderr
+    for pid in pids.read_text().split():
+        assert (
+            not Path(f"/proc/{pid}").exists()
+            or "zombie" in Path(f"/proc/{pid}/status").read_text().lower()
+        ), "a git process outlived the run"
+    env.pop("PATH")
+    runs = subprocess.run(
+        [sys.executable, "-m", "vigil", "events", "--json", "--type", "build.run.*"],
+        env={**os.environ, "VIGIL_HOME": str(home)},
+        capture_output=True,
+        text=True,
+    )
+    started, failed = json.loads(runs.stdout)
+    assert started["data"]["git"] is None and failed["data"]["git"] is None
+    assert failed["data"]["git_note"].startswith("no git facts: git did not answer")

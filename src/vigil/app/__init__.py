@@ -75,6 +75,36 @@ class RunReport:
     triaged: Event | None = None  # the stored triage.completed, when it failed
 
 
+# What ``vigil run`` needs once its command ends: imported while the command runs, so the
+# prompt comes back sooner (the parsers alone compile a few hundred regular expressions).
+_AFTER_RUN_MODULES = (
+    "vigil.handlers.triage",
+    "vigil.handlers.learner",
+    "vigil.memory.knowledge",
+    "vigil.memory.history",
+    "vigil.memory.receipts",
+    "vigil.app.guards",
+    "vigil.app.enrich",
+    "vigil.app.reasoning",
+    "vigil.cli.render",
+)
+
+
+def _prewarm() -> None:
+    """Import the after-run modules on a daemon thread while the user's command runs."""
+    import importlib
+    import threading
+
+    def work() -> None:
+        for name in _AFTER_RUN_MODULES:
+            try:
+                importlib.import_module(name)
+            except Exception:  # noqa: BLE001 - the main thread imports it again and reports
+                return
+
+    threading.Thread(target=work, name="vigil-prewarm", daemon=True).start()
+
+
 class Vigil:
     """One process's view of Vigil's state under ``settings.home``."""
 
@@ -230,13 +260,14 @@ class Vigil:
             daemon_running=lambda: is_listening(self.settings.home),
         )
 
-    async def build_chain(self, workspace: Workspace) -> FallbackChain:
-        """The configured (or discovered) providers, each behind its stored breaker."""
+    async def build_chain(self, workspace: Workspace, *, step: str = "ask") -> FallbackChain:
+        """The configured (or discovered) providers for ``step``, each behind its stored
+        breaker."""
         from vigil.app.reasoning import build_chain
         from vigil.reasoning.usage import UsageStore
 
         return await build_chain(
-            self.settings, self.breakers, UsageStore(self.db, self.clock), workspace
+            self.settings, self.breakers, UsageStore(self.db, self.clock), workspace, step=step
         )
 
     def breaker_snapshot(self) -> list[dict[str, Any]]:
@@ -266,18 +297,19 @@ class Vigil:
     # -- vigil run -------------------------------------------------------------------------
 
     def run(self, argv: Sequence[str], *, cwd: str | None = None) -> RunReport:
-        """Run a command with live output, record it, and diagnose or learn inline."""
-        from vigil.app.guards import guarded_git_state
+        """Run a command with live output, record it, and diagnose or learn inline.
+
+        Nothing holds the command's start (``build.run.started`` carries no git facts), and after
+        it ends git gets at most ``git_wait_s`` (on a worker thread, behind the git breaker):
+        what git cannot tell in time is left out, and the diagnosis says why.
+        """
+        from vigil.app.guards import GitStateJob
         from vigil.sources.command import command_line, run_command
 
         directory = cwd or os.getcwd()
         command = command_line(argv)
-        timeout = self.settings.git_timeout_s
-        git_before = guarded_git_state(self.git_breaker, directory, timeout)
         base = {"command": command, "argv": list(argv), "cwd": directory}
-        started = self.event(
-            catalog.BUILD_RUN_STARTED, {**base, "git": git_before}, subject=command
-        )
+        started = self.event(catalog.BUILD_RUN_STARTED, {**base, "git": None}, subject=command)
         try:
             self.ensure_schema()
             self.publish([started])
@@ -285,21 +317,31 @@ class Vigil:
             # Vigil's own trouble must never stop the user's command from running.
             result = run_command(argv, cwd=directory, tail_bytes=self.settings.output_tail_bytes)
             return RunReport(result, started, None, (), not_recorded=str(exc))
+        _prewarm()
         result = run_command(argv, cwd=directory, tail_bytes=self.settings.output_tail_bytes)
-        git_after = guarded_git_state(self.git_breaker, directory, timeout)
+        job = GitStateJob(
+            self.git_breaker,
+            directory,
+            timeout=self.settings.git_timeout_s,
+            wait_s=self.settings.git_wait_s,
+        )
+        git_after = job.result()
         passed = result.exit_code == 0
+        data: dict[str, Any] = {
+            **base,
+            "exit_code": result.exit_code,
+            "duration_ms": round(result.duration_ms, 3),
+            "output_tail": result.output_tail,
+            "output_bytes": result.output_bytes,
+            "truncated": result.truncated,
+            "interrupted": result.interrupted,
+            "git": git_after,
+        }
+        if job.note:
+            data["git_note"] = job.note
         finished = self.event(
             catalog.BUILD_RUN_PASSED if passed else catalog.BUILD_RUN_FAILED,
-            {
-                **base,
-                "exit_code": result.exit_code,
-                "duration_ms": round(result.duration_ms, 3),
-                "output_tail": result.output_tail,
-                "output_bytes": result.output_bytes,
-                "truncated": result.truncated,
-                "interrupted": result.interrupted,
-                "git": git_after,
-            },
+            data,
             subject=command,
             cause=started,
         )

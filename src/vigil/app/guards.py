@@ -9,6 +9,7 @@ another terminal skips git at once too.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from vigil.errors import CircuitOpen, SourceError
 from vigil.events.catalog import GitState
 from vigil.memory.changes import ChangeSet
 from vigil.reliability import BreakerPolicy, CircuitBreaker
-from vigil.sources.git import GitChangeInspector, git_state
+from vigil.sources.git import GitChangeInspector, GitRunner, git_state
 
 log = logging.getLogger("vigil.git")
 
@@ -47,3 +48,69 @@ def guarded_git_state(breaker: CircuitBreaker, cwd: str | Path, timeout: float) 
         log.warning("git state skipped", extra={"error": str(exc)})
         return None
     return state
+
+
+class GitStateJob:
+    """``git_state`` on a worker thread, so gathering git facts never holds a user's command.
+
+    Started when a command ends (beside the rest of the bookkeeping); :meth:`result` waits at most
+    ``wait_s`` for it, then kills the git processes and counts a failure on the git breaker. The
+    breaker is consulted first: while it is open no git process is started at all. ``note`` says
+    why the facts are missing, for the diagnosis.
+    """
+
+    def __init__(
+        self, breaker: CircuitBreaker, cwd: str | Path, *, timeout: float, wait_s: float
+    ) -> None:
+        self.breaker = breaker
+        self.wait_s = wait_s
+        self.note: str | None = None
+        self._value: GitState | None = None
+        self._error: BaseException | None = None
+        self._runner = GitRunner()
+        self._thread: threading.Thread | None = None
+        if breaker.retry_after() > 0:
+            self.note = (
+                f"no git facts: git's circuit breaker is open after repeated failures "
+                f"(next try in {breaker.retry_after():.0f} s)"
+            )
+            return
+        self._thread = threading.Thread(
+            target=self._work, args=(cwd, timeout), name="vigil-git-state", daemon=True
+        )
+        self._thread.start()
+
+    def _work(self, cwd: str | Path, timeout: float) -> None:
+        try:
+            self._value = git_state(cwd, timeout, self._runner)
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+            self._error = exc
+
+    def _fetch(self) -> GitState | None:
+        thread = self._thread
+        if thread is None:
+            return None
+        thread.join(self.wait_s)
+        if thread.is_alive():
+            self._runner.cancel()
+            thread.join(1.0)
+            raise SourceError(f"git did not answer within {self.wait_s:g} s")
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+    def result(self) -> GitState | None:
+        """The state, or ``None`` (with :attr:`note` saying why) when git is unavailable."""
+        if self._thread is None:
+            return None
+        try:
+            state: GitState | None = self.breaker.call(self._fetch)
+        except CircuitOpen as exc:
+            self._runner.cancel()
+            self.note = f"no git facts: git's circuit breaker is open ({exc})"
+            return None
+        except SourceError as exc:
+            log.warning("git state skipped", extra={"error": str(exc)})
+            self.note = f"no git facts: {exc}"
+            return None
+        return state

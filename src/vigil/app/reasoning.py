@@ -146,9 +146,50 @@ async def discovered_links(
     return links
 
 
+def _listening(host: str, port: int, timeout: float = 0.05) -> bool:
+    import socket
+
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def step_models(settings: Settings, step: str) -> tuple[str, ...]:
+    """The model providers (anything but rules) the chain for ``step`` would try, decided
+    cheaply: no network beyond a loopback connect, no model loaded."""
+    if settings.providers:
+        return tuple(
+            str(t.get("name")) for t in settings.providers if t.get("kind", "openai") != "rules"
+        )
+    names = [
+        name
+        for name, _, _, env_name in KNOWN_CLOUDS
+        if not settings.local_only and secret(env_name)
+    ]
+    if _listening("127.0.0.1", 11434):
+        names.append("ollama")
+    from vigil.reasoning.providers.embedded import EmbeddedProvider
+
+    if EmbeddedProvider.available():
+        names.append("embedded")
+    return tuple(names)
+
+
 async def build_chain(
-    settings: Settings, registry: BreakerRegistry, usage: UsageStore, workspace: Workspace
+    settings: Settings,
+    registry: BreakerRegistry,
+    usage: UsageStore,
+    workspace: Workspace,
+    *,
+    step: str = "ask",
 ) -> FallbackChain:
+    if step == "enrich" and not step_models(settings, step):
+        from vigil.reasoning.providers.rules import RulesProvider
+
+        rules = _link(RulesProvider(workspace), registry, "rules", {})
+        return FallbackChain([rules], usage=usage, local_only=settings.local_only)
     if settings.providers:
         links = configured_links(settings.providers, registry, workspace)
     else:

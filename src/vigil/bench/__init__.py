@@ -14,6 +14,7 @@ Sections, in run order (one module each)::
     triage         diagnosis of a 10,000-line output with a 10,000-entry knowledge base
     search         knowledge search at 100,000 entries vs raw FTS5 on the same texts
     startup        wall time of short CLI commands vs a bare interpreter
+    run_overhead   a failing pytest through `vigil run` vs bare: added time, prompt-back time
     breaker        circuit breaker overhead per call vs pybreaker; cost of a refused call
     supervisor     crashed component -> running again (backoff excluded) vs a bare task restart
     redact         secret redaction of a 64 KB output tail and a small payload vs a bare scan
@@ -49,6 +50,7 @@ SECTIONS: tuple[str, ...] = (
     "triage",
     "search",
     "startup",
+    "run_overhead",
     "breaker",
     "supervisor",
     "redact",

@@ -48,7 +48,14 @@ def build_parser() -> Parser:
     status.set_defaults(func=_lazy("vigil.cli.daemon", "cmd_status"))
 
     run = sub.add_parser(
-        "run", help="run a command; diagnose it if it fails", usage="vigil run -- CMD [ARGS...]"
+        "run",
+        help="run a command; diagnose it if it fails",
+        usage="vigil run [--explain] -- CMD [ARGS...]",
+    )
+    run.add_argument(
+        "--explain",
+        action="store_true",
+        help="wait (a few seconds at most) for the model's explanation before returning",
     )
     run.add_argument("argv", nargs=argparse.REMAINDER, help="the command and its arguments")
     run.set_defaults(func=_lazy("vigil.cli.run", "cmd_run"))

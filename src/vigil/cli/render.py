@@ -117,3 +117,13 @@ def render_enrichment(data: Mapping[str, Any], stream: TextIO) -> None:
         + "\n"
     )
     stream.flush()
+
+
+def render_pending(models: tuple[str, ...], event_id: str, stream: TextIO) -> None:
+    """Say where the model's explanation will appear (nobody waits for it at the prompt)."""
+    s = Style(stream)
+    who = ", ".join(models[:2])
+    stream.write(
+        s(f"  ✎ {who} will explain this in the background: vigil why {event_id}", "dim") + "\n"
+    )
+    stream.flush()

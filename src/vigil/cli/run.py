@@ -10,7 +10,7 @@ import sys
 
 from vigil.cli.context import open_vigil
 from vigil.cli.events import read_input
-from vigil.cli.render import render_diagnosis, render_enrichment
+from vigil.cli.render import render_diagnosis, render_enrichment, render_pending
 from vigil.errors import ConfigError, StorageError, UsageError
 from vigil.sources.command import run_command
 
@@ -59,9 +59,12 @@ def cmd_run(args: argparse.Namespace) -> int:
             if report.triaged is not None:
                 from vigil.app.enrich import enrich_run
 
-                enriched = enrich_run(vigil, report.triaged)
-                if enriched is not None:
-                    render_enrichment(enriched.data, sys.stderr)
+                wait = bool(getattr(args, "explain", False)) or vigil.settings.run_explain
+                enrichment = enrich_run(vigil, report.triaged, wait=wait)
+                if enrichment.event is not None:
+                    render_enrichment(enrichment.event.data, sys.stderr)
+                elif enrichment.pending:
+                    render_pending(enrichment.pending, report.finished.id, sys.stderr)
         for learned in report.learned:
             print(
                 f"── vigil ── passed again; learned a candidate fix: {learned.data['title']} "

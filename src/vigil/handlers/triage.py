@@ -237,6 +237,7 @@ class Triage:
         git: Mapping[str, Any] | None = None,
         before_seq: int | None = None,
         cause_id: str | None = None,
+        git_note: str | None = None,
     ) -> Diagnosis:
         started = time.perf_counter()
         lines = output.splitlines()
@@ -251,7 +252,7 @@ class Triage:
         )[:1000]
         known = self.knowledge.known_fixes(fingerprints, text, limit=self.max_fixes)
         fixes = tuple(_fix_dict(k) for k in known)
-        notes: list[str] = []
+        notes: list[str] = [git_note] if git_note and not git else []
         suspects: list[Suspect] = []
         since_pass: dict[str, Any] | None = None
         history: FailureHistory | None = None
@@ -303,6 +304,7 @@ class Triage:
             git=data.get("git") if isinstance(data.get("git"), dict) else None,
             before_seq=event.seq if before_seq is None else before_seq,
             cause_id=event.id,
+            git_note=str(data["git_note"]) if data.get("git_note") else None,
         )
 
     def completed_event(self, event: Event, diagnosis: Diagnosis) -> Event:

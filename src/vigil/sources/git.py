@@ -8,8 +8,10 @@ states can be computed exactly even when nothing was committed in between.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import subprocess
+import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -23,26 +25,66 @@ MAX_HASHED_BYTES = 8 * 1024 * 1024
 GIT_TIMEOUT_S = 5.0
 
 
-def _git(root: str | Path, *args: str, timeout: float = GIT_TIMEOUT_S) -> str | None:
+class GitRunner:
+    """Runs git commands that another thread can cut short (:meth:`cancel` kills them).
+
+    ``vigil run`` gathers git facts on a worker thread and gives them a bounded time after the
+    command ends; when that time is up it cancels, so no git process outlives the run.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._live: set[subprocess.Popen[bytes]] = set()
+        self.cancelled = False
+
+    def run(self, root: str | Path, args: Sequence[str], timeout: float) -> str | None:
+        try:
+            child = subprocess.Popen(
+                ["git", "-C", str(root), *args],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+            )
+        except (OSError, subprocess.SubprocessError):
+            return None
+        with self._lock:
+            if self.cancelled:
+                child.kill()
+            self._live.add(child)
+        try:
+            out, _ = child.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired as exc:
+            child.kill()
+            child.communicate()
+            raise SourceError(f"git {args[0]} did not answer within {timeout:g} s") from exc
+        finally:
+            with self._lock:
+                self._live.discard(child)
+        if self.cancelled:
+            raise SourceError(f"git {args[0]} was cut short")
+        if child.returncode != 0:
+            return None
+        return out.decode("utf-8", "replace")
+
+    def cancel(self) -> None:
+        """Kill every git process this runner started and refuse new ones."""
+        with self._lock:
+            self.cancelled = True
+            live = list(self._live)
+        for child in live:
+            with contextlib.suppress(OSError):
+                child.kill()
+
+
+def _git(
+    root: str | Path, *args: str, timeout: float = GIT_TIMEOUT_S, runner: GitRunner | None = None
+) -> str | None:
     """git's output, ``None`` when it says no (not a repository, unknown revision...).
 
     A git that hangs is a dependency in trouble, not an answer: it raises
     :class:`SourceError`, which the breaker around git counts.
     """
-    try:
-        done = subprocess.run(
-            ["git", "-C", str(root), *args],
-            capture_output=True,
-            timeout=timeout,
-            check=False,
-        )
-    except subprocess.TimeoutExpired as exc:
-        raise SourceError(f"git {args[0]} did not answer within {timeout:g} s") from exc
-    except (OSError, subprocess.SubprocessError):
-        return None
-    if done.returncode != 0:
-        return None
-    return done.stdout.decode("utf-8", "replace")
+    return (runner or GitRunner()).run(root, args, timeout)
 
 
 def blob_id(path: Path) -> str:
@@ -59,7 +101,9 @@ def blob_id(path: Path) -> str:
     return hashlib.sha1(b"blob %d\0" % len(content) + content, usedforsecurity=False).hexdigest()
 
 
-def git_state(cwd: str | Path, timeout: float = GIT_TIMEOUT_S) -> GitState | None:
+def git_state(
+    cwd: str | Path, timeout: float = GIT_TIMEOUT_S, runner: GitRunner | None = None
+) -> GitState | None:
     """The state of the repository containing ``cwd``; ``None`` outside a repository."""
     out = _git(
         cwd,
@@ -69,10 +113,11 @@ def git_state(cwd: str | Path, timeout: float = GIT_TIMEOUT_S) -> GitState | Non
         "-z",
         "--untracked-files=normal",
         timeout=timeout,
+        runner=runner,
     )
     if out is None:
         return None
-    root = _git(cwd, "rev-parse", "--show-toplevel", timeout=timeout)
+    root = _git(cwd, "rev-parse", "--show-toplevel", timeout=timeout, runner=runner)
     if root is None:
         return None
     root_path = Path(root.strip())
