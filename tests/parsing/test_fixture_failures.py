@@ -143,11 +143,11 @@ EXPECTED = [
            "unexpected sum 0 for inputs 2 and 2"),
     Expect("go/test_panic", "go", "stack.go", 6, "TestPopEmpty", "panic",
            "runtime error: index out of range [-1]"),
-    Expect("go/build_error", "go", "./main.go", 5, None, None,
+    Expect("go/build_error", "go", "main.go", 5, None, None,
            'imported and not used: "os"', count=2),
-    Expect("go/build_error.other", "go", "./main.go", 9, None, None, "undefined: lookupPort"),
-    Expect("go/test_build_error", "go", "./calc_test.go", 6, None, None, "undefined: Sub"),
-    Expect("go/vet", "go", "./main.go", 7, None, None,
+    Expect("go/build_error.other", "go", "main.go", 9, None, None, "undefined: lookupPort"),
+    Expect("go/test_build_error", "go", "calc_test.go", 6, None, None, "undefined: Sub"),
+    Expect("go/vet", "go", "main.go", 7, None, None,
            "fmt.Printf format %d has arg name of wrong type string"),
 ]
 # fmt: on

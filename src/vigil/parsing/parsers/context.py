@@ -26,11 +26,16 @@ from vigil.parsing.location import is_library_path, is_under, relative_to_cwd
 
 @dataclass(frozen=True, slots=True)
 class Hit:
-    """A failure found at output line ``line``; ``weak`` marks a wrapper's summary."""
+    """A failure found at output line ``line``; ``weak`` marks a wrapper's summary.
+
+    ``source`` is a path to look for under the project's source roots when the tool printed only
+    a file name (a JVM frame's ``shop/CartTest.java`` for ``CartTest.java``).
+    """
 
     line: int
     failure: Failure
     weak: bool = False
+    source: str | None = None
 
 
 _SOURCE_LOCATION = re.compile(
