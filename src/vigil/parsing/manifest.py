@@ -7,6 +7,9 @@ manifest, not where the tool happened to notice it. ``manifest_of`` returns the 
 (and line, when the output gives one: maven's ``@ line 14, column 17``, cargo's ``TOML parse
 error at line 8``, ``go.mod:3:``, pip's ``(line 2)`` of a requirements file) for such failures.
 
+When the output gives no line and the manifest is on disk, the line declaring the dependency the
+message names (``serde_jsonx``, ``nosuchdep>=1.0``, ``ledger-core``) is looked up in it.
+
 The manifest is only named when the output names it (an absolute or relative path ending in the
 manifest's name, or a package directory cargo prints) or when it exists in the run's cwd: a log
 triaged away from its project points at no file rather than at one that is not there.
@@ -130,7 +133,11 @@ def manifest_of(
         if found is None:
             return None
         path, line = found
-        return path, line if line is not None else _line_of(haystack, text, near)
+        if line is None:
+            line = _line_of(haystack, text, near)
+        if line is None:
+            line = _declared_line(path, cwd, haystack)
+        return path, line
     return None
 
 
@@ -164,6 +171,40 @@ def _in_cwd(names: tuple[str, ...], cwd: str | None, text: str) -> tuple[str, in
     for name in names:
         if (Path(cwd) / name).is_file():
             return name, None
+    return None
+
+
+_SUBJECTS = (
+    re.compile(r"`(?P<name>[\w.-]+)`"),
+    re.compile(
+        r"(?:requirement|distribution found for) (?P<name>[A-Za-z0-9][\w.-]*?)(?:[<>=!~;\[ ]|$)"
+    ),
+    re.compile(r"[\w.-]+:(?P<name>[\w.-]+):(?:jar|pom|war|aar):[\w.-]+"),
+    re.compile(r"found for (?P<name>@?[\w./-]+?)@"),
+    re.compile(r"provides package (?P<name>[\w./-]+)"),
+)
+_MAX_MANIFEST_BYTES = 512 * 1024
+
+
+def _declared_line(path: str, cwd: str | None, haystack: str) -> int | None:
+    """The line of the manifest that declares the dependency the message names, if any."""
+    names = [match["name"] for pattern in _SUBJECTS if (match := pattern.search(haystack))]
+    if not names:
+        return None
+    file = Path(path) if Path(path).is_absolute() else Path(cwd or ".") / path
+    if not cwd and not Path(path).is_absolute():
+        return None
+    try:
+        if file.stat().st_size > _MAX_MANIFEST_BYTES:
+            return None
+        lines = file.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return None
+    for name in names:
+        word = re.compile(rf"(?<![\w.-]){re.escape(name)}(?![\w-])", re.IGNORECASE)
+        for number, line in enumerate(lines, start=1):
+            if word.search(line):
+                return number
     return None
 
 
