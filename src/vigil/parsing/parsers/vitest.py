@@ -3,8 +3,8 @@
 Each block holds the error (``AssertionError: expected 121 to be 120``), a diff, and frames
 marked with U+276F (``withTax price.js:2:48`` after the mark), innermost first. The test id is
 the suite path after the file (``withTax > adds the rate``); the location is the deepest frame in
-the user's code (not ``node_modules``), else the test file. A suite that failed to load (`` FAIL  x.test.js [ x ]``)
-is reported with its error and no test.
+the user's code (not ``node_modules``), else the test file. A suite that failed to load
+(`` FAIL  x.test.js [ x ]``) is reported with its error and no test.
 """
 
 from __future__ import annotations
