@@ -21,7 +21,6 @@ output order.
 from __future__ import annotations
 
 import re
-
 from dataclasses import replace
 
 from vigil.parsing.failure import Failure

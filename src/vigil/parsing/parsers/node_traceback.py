@@ -80,7 +80,7 @@ def _error_line(lines: list[str], first_frame: int) -> tuple[int, re.Match[str]]
     for index in range(first_frame - 1, max(first_frame - _LOOKBACK, -1), -1):
         line = lines[index]
         stripped = line.lstrip()
-        if not stripped or len(line) - len(stripped) >= frame_indent:
+        if not stripped or len(line) - len(stripped) > frame_indent:
             continue
         match = JS_ERROR.match(stripped.rstrip())
         if match is not None:
