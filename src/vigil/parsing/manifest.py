@@ -179,6 +179,7 @@ _SUBJECTS = (
     re.compile(
         r"(?:requirement|distribution found for) (?P<name>[A-Za-z0-9][\w.-]*?)(?:[<>=!~;\[ ]|$)"
     ),
+    re.compile(r"artifact [\w.-]+:(?P<name>[\w.-]+):"),
     re.compile(r"[\w.-]+:(?P<name>[\w.-]+):(?:jar|pom|war|aar):[\w.-]+"),
     re.compile(r"found for (?P<name>@?[\w./-]+?)@"),
     re.compile(r"provides package (?P<name>[\w./-]+)"),

@@ -62,7 +62,7 @@ class Placer:
         file = failure.file
         ctx = self._ctx
         if file is not None:
-            if self._trail is not None:
+            if self._trail is not None and not ctx.printed_absolute(file):
                 file = rebase(file, self._trail.at(hit.line), ctx.cwd)
             if file.startswith("./"):
                 file = file[2:]

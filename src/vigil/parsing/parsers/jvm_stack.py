@@ -75,23 +75,3 @@ def _frame(match: re.Match[str]) -> Frame:
     parts = match["where"].split(".")
     package = parts[:-2]
     return Frame(file, int(match["line"]), "/".join([*package, file]))
-
-
-def user_frame(lines: list[str], start: int) -> tuple[str, int] | None:
-    """Return ``(file, line)`` of the first non-library frame in the trace at ``lines[start:]``."""
-    first: tuple[str, int] | None = None
-    for index in range(start, min(start + 200, len(lines))):
-        line = lines[index]
-        if not line.lstrip().startswith("at "):
-            if line.strip() and not line.lstrip().startswith(("...", "Caused by")):
-                break
-            continue
-        match = _FRAME.match(line)
-        if match is None:
-            continue
-        frame = (match["file"], int(match["line"]))
-        if first is None:
-            first = frame
-        if not match["where"].startswith(_LIBRARY):
-            return frame
-    return first

@@ -17,7 +17,7 @@ import re
 
 from vigil.parsing.parsers.context import Context, Hit
 from vigil.parsing.parsers.javac import error_type_of, symbol_after
-from vigil.parsing.parsers.jvm_stack import user_frame
+from vigil.parsing.parsers.jvm_stack import user_frame_of
 
 _COMPILE = re.compile(
     r"^\[ERROR\] (?:file:/+)?(?P<file>/?[^\[\]]+?\.(?:java|kt|scala|groovy)):"
@@ -100,16 +100,16 @@ def _test_failures(ctx: Context) -> list[Hit]:
             if exception is not None:
                 error_type = exception["type"].rsplit(".", 1)[-1]
                 message = exception["message"] or error_type
-        frame = user_frame(lines, index + 2)
+        frame, _ = user_frame_of(lines, index + 2)
         failure = ctx.failure(
             "maven",
             message,
-            file=frame[0] if frame else None,
-            line=frame[1] if frame else None,
+            file=frame.file if frame else None,
+            line=frame.line if frame else None,
             test=test,
             error_type=error_type,
         )
-        hits.append(Hit(index, failure))
+        hits.append(Hit(index, failure, source=frame.source if frame else None))
     return hits
 
 
