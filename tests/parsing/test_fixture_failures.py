@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -286,3 +287,23 @@ def test_every_committed_output_is_checked() -> None:
     }
     checked = {expect.case for expect in EXPECTED} | {"pytest/passing"}
     assert base_cases <= checked, sorted(base_cases - checked)
+
+
+def test_the_bench_labels_agree_with_these_expectations() -> None:
+    """outputs/labels.json (the triage_accuracy bench's tuned part) says what EXPECTED says."""
+    outputs = Path(__file__).resolve().parent.parent / "fixtures" / "outputs"
+    labels = json.loads((outputs / "labels.json").read_text(encoding="utf-8"))
+    labelled = {case: label for case, label in labels.items() if not case.startswith("_")}
+    expected = {
+        e.case: {"tool": e.tool, "file": e.file, "line": e.line, "message": e.message}
+        for e in EXPECTED
+    }
+    assert labelled == expected
+
+
+def test_every_held_out_output_is_labelled() -> None:
+    """Each output under outputs/heldout has a label, and each label has its output."""
+    outputs = Path(__file__).resolve().parent.parent / "fixtures" / "outputs"
+    labels = json.loads((outputs / "heldout-labels.json").read_text(encoding="utf-8"))
+    cases = {str(p.relative_to(outputs))[: -len(".txt")] for p in outputs.glob("heldout/*/*.txt")}
+    assert cases == {case for case in labels if not case.startswith("_")}
