@@ -26,6 +26,7 @@ from vigil.parsing.manifest import manifest_of
 from vigil.parsing.parsers.context import Context, Hit
 
 _DIRECTORY_NEEDLES = ("ntering directory", "eaving directory")
+_DIRECTORY_GATE = "ing directory"
 _SOURCE_ROOTS = (
     "src/main/java",
     "src/test/java",
@@ -50,8 +51,8 @@ class Placer:
     def __init__(self, ctx: Context) -> None:
         self._ctx = ctx
         changes: list[int] = []
-        for needle in _DIRECTORY_NEEDLES:
-            if ctx.has(needle):
+        if ctx.has(_DIRECTORY_GATE):
+            for needle in _DIRECTORY_NEEDLES:
                 changes.extend(index for index, _ in ctx.lines_with(needle))
         self._trail: DirectoryTrail | None = trail(ctx.lines, sorted(changes), ctx.command)
         self._modules: list[str] | None = None

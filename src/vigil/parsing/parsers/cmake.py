@@ -24,7 +24,7 @@ _MAX_BODY = 40
 
 def detect(ctx: Context) -> bool:
     """CMake marks its errors with ``CMake Error``."""
-    return ctx.has("CMake Error")
+    return ctx.has("rror") and ctx.has_error("CMake Error")
 
 
 def parse(ctx: Context) -> list[Hit]:

@@ -27,9 +27,11 @@ _MAX_TRACE = 400
 
 def detect(ctx: Context) -> bool:
     """``Exception in thread``, or an exception line followed by ``\\tat`` frames of ``.java``."""
+    if not ctx.has("\tat "):
+        return False
     if ctx.has('Exception in thread "'):
         return True
-    return ctx.has("\tat ") and (ctx.has("Exception") or ctx.has("rror")) and ctx.has(".java:")
+    return (ctx.has("Exception") or ctx.has("rror")) and ctx.has(".java:")
 
 
 def parse(ctx: Context) -> list[Hit]:
