@@ -18,6 +18,12 @@ def read_output(case: str) -> tuple[str, str | None]:
     return text, cwd
 
 
+def read_command(case: str) -> str | None:
+    """Return the command hint recorded beside ``outputs/<case>.txt`` (``<case>.cmd``), if any."""
+    cmd_file = OUTPUTS / f"{case}.cmd"
+    return cmd_file.read_text(encoding="utf-8").strip() if cmd_file.exists() else None
+
+
 @pytest.fixture
 def output() -> Callable[[str], tuple[str, str | None]]:
     """Give a test the reader for committed outputs (``case`` is ``"<tool>/<name>"``)."""

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from tests.parsing.conftest import read_command
 from vigil.parsing import parse_output
 
 Reader = Callable[[str], tuple[str, str | None]]
@@ -143,12 +145,78 @@ EXPECTED = [
            "unexpected sum 0 for inputs 2 and 2"),
     Expect("go/test_panic", "go", "stack.go", 6, "TestPopEmpty", "panic",
            "runtime error: index out of range [-1]"),
-    Expect("go/build_error", "go", "./main.go", 5, None, None,
+    Expect("go/build_error", "go", "main.go", 5, None, None,
            'imported and not used: "os"', count=2),
-    Expect("go/build_error.other", "go", "./main.go", 9, None, None, "undefined: lookupPort"),
-    Expect("go/test_build_error", "go", "./calc_test.go", 6, None, None, "undefined: Sub"),
-    Expect("go/vet", "go", "./main.go", 7, None, None,
+    Expect("go/build_error.other", "go", "main.go", 9, None, None, "undefined: lookupPort"),
+    Expect("go/test_build_error", "go", "calc_test.go", 6, None, None, "undefined: Sub"),
+    Expect("go/vet", "go", "main.go", 7, None, None,
            "fmt.Printf format %d has arg name of wrong type string"),
+    Expect("pylint/undefined", "pylint", "src/shop/basket.py", 8, None, "E0602",
+           "Undefined variable 'quantity'"),
+    Expect("pyright/arg_type", "pyright", "src/shop/cart.py", 6, None, "reportArgumentType",
+           'Argument of type "Literal[\'12\']" cannot be assigned to parameter "prices"'),
+    Expect("pyright/arg_type.other", "pyright", "src/shop/cart.py", 6, None,
+           "reportUndefinedVariable", '"totl" is not defined'),
+    Expect("vitest/expect", "vitest", "price.test.js", 6, "withTax > adds the rate",
+           "AssertionError", "expected 121 to be 120"),
+    Expect("vitest/expect.other", "vitest", "price.js", 2, "withTax > adds the rate", "TypeError",
+           "Cannot read properties of undefined (reading 'value')"),
+    Expect("clang++/compile", "clang", "ledger.cpp", 7, None, None,
+           "use of undeclared identifier 'opening_balance'"),
+    Expect("clang++/compile.other", "clang", "ledger.cpp", 7, None, None,
+           "invalid operands to binary expression"),
+    Expect("clang++/link", "ld", "main.cpp", None, None, "undefined reference",
+           "undefined reference to `ledger::balance(int)'"),
+    Expect("make/subdir", "gcc", "native/hello.c", 5, None, None,
+           "\u2018greeting\u2019 undeclared"),
+    Expect("make/subdir.other", "gcc", "native/hello.c", 5, None, None, "expected expression"),
+    Expect("make/recursive", "gcc", "native/hello.c", 5, None, None,
+           "\u2018greeting\u2019 undeclared"),
+    Expect("make/subdir_silent", "gcc", "native/hello.c", 5, None, None,
+           "\u2018greeting\u2019 undeclared"),
+    Expect("make/noisy", "gcc", "parse.c", 6, None, None, "\u2018missing_offset\u2019 undeclared"),
+    Expect("ninja/relative", "gcc", "src/hello.c", 5, None, None,
+           "\u2018greeting\u2019 undeclared"),
+    Expect("cmake/configure", "cmake", "CMakeLists.txt", 4, None, "add_executable",
+           "Cannot find source file: src/ledgr.c", count=2),
+    Expect("cmake/configure.other", "cmake", "CMakeLists.txt", 4, None, "target_link_libraries",
+           'Cannot specify link libraries for target "ledger"'),
+    Expect("cmake/find_module", "cmake", "CMakeLists.txt", 7, None, "message",
+           "Could NOT find ZLIB"),
+    Expect("cmake/build_ninja", "gcc", "src/ledger.c", 5, None, None,
+           "\u2018greeting\u2019 undeclared"),
+    Expect("java/runtime", "java", "Prices.java", 9, None, "NumberFormatException",
+           'For input string: "twelve"'),
+    Expect("java/runtime.other", "java", "Prices.java", 9, None, "IndexOutOfBoundsException",
+           "Index: 2 Size: 2"),
+    # Manifests: named by the output, or (for these recorded runs, whose directory is gone) not
+    # at all; test_manifest_errors_point_at_the_manifest_on_disk runs them with the project there.
+    Expect("npm/bad_json", "npm", "package.json", None, None, "EJSONPARSE",
+           "Invalid package.json"),
+    Expect("cargo/unknown_dependency", "cargo", "Cargo.toml", None, None, None,
+           "no matching package named `serde_jsonx` found"),
+    Expect("maven/bad_pom", "maven", "pom.xml", 20, None, "pom",
+           "'dependencies.dependency.version' for org.junit.jupiter:junit-jupiter-engine:jar is "
+           "missing"),
+    Expect("maven/unresolved_dependency", "maven", None, None, None, None,
+           "Could not resolve dependencies for project dev.vigil.fixture:shop:jar:1.0"),
+    Expect("pip/pyproject_dependency", "generic", "pyproject.toml", None, None, None,
+           "Could not find a version that satisfies the requirement nosuchdep-vigil-fixture",
+           count=2),
+    Expect("pip/requirements", "generic", None, None, None, None,
+           "Could not find a version that satisfies the requirement nosuchdep-vigil-fixture",
+           count=2),
+    # The same failures inside CI logs whose every line carries a time stamp.
+    Expect("ci/github_pytest", "pytest", "tests/config.py", 5,
+           "tests/test_config.py::test_load_config", "JSONDecodeError",
+           "Expecting property name enclosed in double quotes"),
+    Expect("ci/clock_python", "python", "report.py", 6, None, "JSONDecodeError",
+           "Expecting property name"),
+    Expect("ci/github_tsc", "tsc", "src/index.ts", 7, None, "TS2322",
+           "Type 'string' is not assignable to type 'number'."),
+    Expect("ci/clock_cargo", "cargo", "src/main.rs", 3, None, "E0308", "mismatched types"),
+    Expect("pytest/noisy", "pytest", "tests/test_rates.py", 12,
+           "tests/test_rates.py::test_rate_on_leap_day", "AssertionError", "assert 1.3 == 1.5"),
 ]
 # fmt: on
 
@@ -157,7 +225,7 @@ EXPECTED = [
 def test_first_failure_matches_the_tools_report(expect: Expect, output: Reader) -> None:
     """The first failure of each real output names the right tool, place, test, type and text."""
     text, cwd = output(expect.case)
-    result = parse_output(text, cwd=cwd)
+    result = parse_output(text, cwd=cwd, command=read_command(expect.case))
     assert len(result.failures) == expect.count
     first = result.failures[0]
     assert first.tool == expect.tool
@@ -219,3 +287,23 @@ def test_every_committed_output_is_checked() -> None:
     }
     checked = {expect.case for expect in EXPECTED} | {"pytest/passing"}
     assert base_cases <= checked, sorted(base_cases - checked)
+
+
+def test_the_bench_labels_agree_with_these_expectations() -> None:
+    """outputs/labels.json (the triage_accuracy bench's tuned part) says what EXPECTED says."""
+    outputs = Path(__file__).resolve().parent.parent / "fixtures" / "outputs"
+    labels = json.loads((outputs / "labels.json").read_text(encoding="utf-8"))
+    labelled = {case: label for case, label in labels.items() if not case.startswith("_")}
+    expected = {
+        e.case: {"tool": e.tool, "file": e.file, "line": e.line, "message": e.message}
+        for e in EXPECTED
+    }
+    assert labelled == expected
+
+
+def test_every_held_out_output_is_labelled() -> None:
+    """Each output under outputs/heldout has a label, and each label has its output."""
+    outputs = Path(__file__).resolve().parent.parent / "fixtures" / "outputs"
+    labels = json.loads((outputs / "heldout-labels.json").read_text(encoding="utf-8"))
+    cases = {str(p.relative_to(outputs))[: -len(".txt")] for p in outputs.glob("heldout/*/*.txt")}
+    assert cases == {case for case in labels if not case.startswith("_")}

@@ -12,6 +12,7 @@ Sections, in run order (one module each)::
     dispatch       in-daemon publish -> durable consumer's handler latency
     cross_process  another process appends and rings the doorbell -> handler latency
     triage         diagnosis of a 10,000-line output with a 10,000-entry knowledge base
+    triage_accuracy  file+line of the first failure on labelled real outputs, tuned and held out
     search         knowledge search at 100,000 entries vs raw FTS5 on the same texts
     startup        wall time of short CLI commands vs a bare interpreter
     run_overhead   a failing pytest through `vigil run` vs bare: added time, prompt-back time
@@ -48,6 +49,7 @@ SECTIONS: tuple[str, ...] = (
     "dispatch",
     "cross_process",
     "triage",
+    "triage_accuracy",
     "search",
     "startup",
     "run_overhead",

@@ -5,7 +5,7 @@ Three questions every parser asks about a path a tool printed:
 * ``is_library_path``: is this frame in code the user does not own? (site-packages,
   dist-packages, the Python stdlib under ``/usr/lib/python3*`` or any ``lib/python3.*``,
   ``<frozen ...>``, ``node_modules``, ``node:`` built-ins, Go's GOROOT and module cache,
-  Rust's ``/rustc/`` sources and cargo registry, the JDK.)
+  Rust's ``/rustc/`` sources and cargo registry, the JDK, CMake's own modules, system headers.)
 * ``relative_to_cwd``: the path as printed, made relative when it lies under ``cwd``.
 * ``project_path``: a location-independent form used by fingerprints. The rule, applied to the
   path string alone (fingerprints never see ``cwd``):
@@ -40,6 +40,11 @@ _LIBRARY_MARKERS = (
     "/.cargo/registry/",
     "/.rustup/",
     "java.base/",
+    "/share/cmake",
+    "/usr/include/",
+    "/Library/Developer/",
+    "/usr/lib/jvm/",
+    "/usr/lib/node_modules/",
 )
 _LIB_PYTHON = re.compile(r"(?:^|/)lib/python\d")
 _GOROOT_SRC = re.compile(r"/go(?:-\d[\d.]*)?/src/(?:runtime|testing|reflect|sync|os|fmt)/")

@@ -5,7 +5,9 @@
    hint; only detected parsers run, minus those suppressed by another detected tool.
 3. Parse and choose: strong hits win; weak hits (a wrapper's "recipe failed") are used only when
    there is no strong one; when there is neither, the generic fallback guesses (best first).
-4. Dedupe on (file, line, column, test, error type, message) and fingerprint each failure.
+4. Place each failure where the project has it (``place``: make's directories, JVM source roots,
+   manifests), dedupe on (file, line, column, test, error type, message), and fingerprint each
+   failure as parsed, before placing, so where it is shown never changes its fingerprint.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from vigil.parsing.ansi import clean_output
 from vigil.parsing.failure import Failure, ParseResult
 from vigil.parsing.fingerprint import failure_fingerprint, run_fingerprint
 from vigil.parsing.parsers import PARSERS, Context, Hit, generic
+from vigil.parsing.place import Placer
 
 
 def parse_output(text: str, *, cwd: str | None = None, command: str | None = None) -> ParseResult:
@@ -38,7 +41,7 @@ def parse_output(text: str, *, cwd: str | None = None, command: str | None = Non
         chosen = generic.parse(ctx)
         if chosen:
             tools.append("generic")
-    failures = _dedupe(hit.failure for hit in chosen)
+    failures = _place(ctx, chosen)
     return ParseResult(
         failures=failures,
         tools=tuple(dict.fromkeys(tools)),
@@ -46,9 +49,14 @@ def parse_output(text: str, *, cwd: str | None = None, command: str | None = Non
     )
 
 
-def _dedupe(failures: Iterable[Failure]) -> tuple[Failure, ...]:
+def _place(ctx: Context, hits: Iterable[Hit]) -> tuple[Failure, ...]:
+    placer: Placer | None = None
     unique: dict[tuple[object, ...], Failure] = {}
-    for failure in failures:
+    for hit in hits:
+        if placer is None:
+            placer = Placer(ctx)
+        parsed = hit.failure
+        failure = placer.place(hit)
         key = (
             failure.file,
             failure.line,
@@ -58,5 +66,5 @@ def _dedupe(failures: Iterable[Failure]) -> tuple[Failure, ...]:
             failure.message,
         )
         if key not in unique:
-            unique[key] = replace(failure, fingerprint=failure_fingerprint(failure))
+            unique[key] = replace(failure, fingerprint=failure_fingerprint(parsed))
     return tuple(unique.values())

@@ -32,7 +32,17 @@ _SUMMARIES = (
     "Some errors have detailed explanations",
     "For more information about",
 )
-_CARGO_LINES = ("   Compiling ", "test result:", "could not compile", "     Running ", "Finished `")
+# cargo's own errors about the manifest and its dependencies (no rustc code, no location).
+_MANIFEST_MARKERS = ("required by package `", "failed to parse manifest", "Cargo.toml", "crates.io")
+_CARGO_LINES = (
+    "   Compiling ",
+    "test result:",
+    "could not compile",
+    "     Running ",
+    "Finished `",
+    "required by package `",
+    "Cargo.toml",
+)
 
 
 def detect(ctx: Context) -> bool:
@@ -43,7 +53,9 @@ def detect(ctx: Context) -> bool:
         return True
     if not ctx.has("rror"):
         return False
-    return ctx.has_error("error[E") or ("rs" in ctx.extensions and ctx.has(" --> "))
+    if ctx.has_error("error[E") or ("rs" in ctx.extensions and ctx.has(" --> ")):
+        return True
+    return ctx.has_error("error: ") and any(ctx.has(marker) for marker in _MANIFEST_MARKERS)
 
 
 def tool_name(ctx: Context) -> str:

@@ -26,11 +26,16 @@ from vigil.parsing.location import is_library_path, is_under, relative_to_cwd
 
 @dataclass(frozen=True, slots=True)
 class Hit:
-    """A failure found at output line ``line``; ``weak`` marks a wrapper's summary."""
+    """A failure found at output line ``line``; ``weak`` marks a wrapper's summary.
+
+    ``source`` is a path to look for under the project's source roots when the tool printed only
+    a file name (a JVM frame's ``shop/CartTest.java`` for ``CartTest.java``).
+    """
 
     line: int
     failure: Failure
     weak: bool = False
+    source: str | None = None
 
 
 _SOURCE_LOCATION = re.compile(
@@ -49,6 +54,7 @@ class Context:
     __slots__ = (
         "_error_text",
         "_extensions",
+        "_from_absolute",
         "_lines",
         "_seen",
         "command",
@@ -70,6 +76,7 @@ class Context:
         self._seen: dict[str, bool] = {}
         self._extensions: frozenset[str] | None = None
         self._error_text: str | None = None
+        self._from_absolute: set[str] = set()
 
     def has(self, needle: str) -> bool:
         """Return whether ``needle`` occurs in the text (each needle is scanned for once)."""
@@ -138,7 +145,14 @@ class Context:
 
     def rel(self, path: str) -> str:
         """Return ``path`` made relative to the run's cwd when it lies under it."""
-        return relative_to_cwd(path, self.cwd)
+        relative = relative_to_cwd(path, self.cwd)
+        if relative != path:
+            self._from_absolute.add(relative)
+        return relative
+
+    def printed_absolute(self, path: str) -> bool:
+        """Whether ``path`` (a result of ``rel``) was printed as an absolute path under cwd."""
+        return path in self._from_absolute
 
     def pick_frame(self, frames: Sequence[tuple[str, int | None]]) -> tuple[str, int | None] | None:
         """Return the deepest user frame of ``frames`` (ordered outermost first).

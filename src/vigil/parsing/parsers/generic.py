@@ -7,23 +7,38 @@ lines cost nothing. Each candidate is scored, best first:
 5. ``path:line[:col]: ...`` with an error word (``src/a.x:3: error: bad``);
 4. an exception line (``ValueError: bad``, ``java.lang.IllegalStateException: boom``);
 3. ``error: ...``, ``error[X]: ...``, ``ERROR ...``, ``[ERROR] ...``, ``FATAL ...``;
-2. ``panic: ...``, ``... failed`` sentences;
+2. ``panic: ...``, ``... failed`` sentences, ``command not found``, ``No such file or directory``,
+   ``Permission denied``, ``Segmentation fault``, Perl's ``Died``;
 1. a bare ``path:line: message`` that is not a warning or a note.
 
-Counts that say nothing is wrong (``0 errors``, ``no errors``, ``errors: 0``) are skipped. At most
-``LIMIT`` failures are returned, best score first, then in output order.
+Counts that say nothing is wrong (``0 errors``, ``no errors``, ``errors: 0``) are skipped. A
+message found without a location at the start of its line gets one from ``where``: anywhere in
+its own line (which raises its score by one), else after it (a ``-->``/``at`` line, a frame list)
+or in a header just before it. At most ``LIMIT`` failures are returned, best score first, then in
+output order.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from vigil.parsing.failure import Failure
+from vigil.parsing.parsers import where
 from vigil.parsing.parsers.context import Context, Hit
 from vigil.parsing.parsers.python_frames import short_type
 
 LIMIT = 5
 _KEYWORDS = ("error", "fatal", "exception", "panic", "failed", "failure")
+# Scanned for only when no line holds one of the keywords above (each scan costs ~0.7 ms on a
+# 10,000-line log): a script that died on a missing command often says nothing else.
+_TROUBLE_KEYWORDS = (
+    "not found",
+    "no such file",
+    "permission denied",
+    "segmentation fault",
+    " died",
+)
 _LOCATED = re.compile(
     r"^\s*(?P<file>(?:[A-Za-z]:)?[^\s:]*[\w/\\]\.[A-Za-z]\w{0,7}):(?P<line>\d+)(?::(?P<col>\d+))?"
     r":?\s+(?:(?:fatal error|error|fatal|ERROR|FATAL|Error)\b:?\s*)?(?P<message>.+)$"
@@ -37,6 +52,10 @@ _ERROR_WORD = re.compile(
 )
 _PANIC = re.compile(r"(?:^|\s)(?:panic|PANIC):\s*(?P<message>.+)$")
 _FAILED = re.compile(r"(?P<message>\S.*\b(?:failed|FAILED|failure)\b.*)$")
+_TROUBLE = re.compile(
+    r"(?P<message>\S.*\b(?:command not found|[Nn]o such file or directory|[Pp]ermission denied|"
+    r"[Ss]egmentation fault|[Dd]ied)\b.*)$"
+)
 # Log levels that are not errors, and echoed commands (npm's "> ", shell xtrace's "+ ", "$ ").
 _NOT_ERRORS = ("warning", "warn ", "note:", "info", "debug", "[info]", "[warning]", "[debug]")
 _ECHOES = ("> ", "+ ", "$ ")
@@ -56,15 +75,9 @@ def parse(ctx: Context) -> list[Hit]:
     text = ctx.text
     lowered = text.lower()
     candidates: dict[int, str] = {}
-    for keyword in _KEYWORDS:
-        pos = lowered.find(keyword)
-        while pos != -1:
-            start = text.rfind("\n", 0, pos) + 1
-            end = text.find("\n", pos)
-            if end == -1:
-                end = len(text)
-            candidates.setdefault(start, text[start:end])
-            pos = lowered.find(keyword, end)
+    _collect(text, lowered, _KEYWORDS, candidates)
+    if not candidates:
+        _collect(text, lowered, _TROUBLE_KEYWORDS, candidates)
     for match in _LOCATION_HINT.finditer(text):
         if len(candidates) >= _MAX_CANDIDATES:
             break
@@ -81,6 +94,8 @@ def parse(ctx: Context) -> list[Hit]:
         if found is None:
             continue
         score, failure = found
+        if failure.file is None and score >= 2 and where.find(candidates[start]) is not None:
+            score = min(score + 1, 5)
         if failure.message in seen:
             continue
         seen.add(failure.message)
@@ -90,7 +105,31 @@ def parse(ctx: Context) -> list[Hit]:
         if len(scored) >= 200:
             break
     scored.sort(key=lambda item: (-item[0], item[1]))
-    return [hit for _, _, hit in scored[:LIMIT]]
+    return [_located(ctx, hit) for _, _, hit in scored[:LIMIT]]
+
+
+def _collect(text: str, lowered: str, keywords: tuple[str, ...], into: dict[int, str]) -> None:
+    """Add every line holding one of ``keywords`` to ``into``, keyed by where it starts."""
+    for keyword in keywords:
+        pos = lowered.find(keyword)
+        while pos != -1:
+            start = text.rfind("\n", 0, pos) + 1
+            end = text.find("\n", pos)
+            if end == -1:
+                end = len(text)
+            into.setdefault(start, text[start:end])
+            pos = lowered.find(keyword, end)
+
+
+def _located(ctx: Context, hit: Hit) -> Hit:
+    """Give a hit without a file the location printed in, after or before its line."""
+    if hit.failure.file is not None:
+        return hit
+    found = where.near(ctx, ctx.lines, hit.line)
+    if found is None:
+        return hit
+    file = ctx.rel(found.file)
+    return Hit(hit.line, replace(hit.failure, file=file, line=found.line, column=found.column))
 
 
 def _score(ctx: Context, line: str) -> tuple[int, Failure] | None:
@@ -125,7 +164,7 @@ def _score(ctx: Context, line: str) -> tuple[int, Failure] | None:
     panic = _PANIC.search(stripped)
     if panic is not None:
         return 2, ctx.failure("generic", panic["message"], error_type="panic")
-    failed = _FAILED.search(stripped)
+    failed = _FAILED.search(stripped) or _TROUBLE.search(stripped)
     if failed is not None:
         return 2, ctx.failure("generic", failed["message"])
     return None

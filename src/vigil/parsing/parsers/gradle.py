@@ -14,7 +14,7 @@ import re
 
 from vigil.parsing.parsers.context import Context, Hit
 from vigil.parsing.parsers.javac import parse_java_errors
-from vigil.parsing.parsers.jvm_stack import user_frame
+from vigil.parsing.parsers.jvm_stack import user_frame_of
 
 _KOTLIN = re.compile(
     r"^e: (?:file://)?(?P<file>.+?\.kts?):(?P<line>\d+):(?P<col>\d+) (?P<message>.*)$"
@@ -75,6 +75,7 @@ def _tests(ctx: Context) -> list[Hit]:
             name = name[:-2]
         test = f"{match['owner']}.{name}"
         error_type, message, file, line_no = None, "test failed", None, None
+        source = None
         if index + 1 < len(lines):
             exception = _SHORT_EXCEPTION.match(lines[index + 1])
             if exception is not None:
@@ -83,13 +84,13 @@ def _tests(ctx: Context) -> list[Hit]:
                 if exception["file"]:
                     file, line_no = exception["file"], int(exception["line"])
                 else:
-                    frame = user_frame(lines, index + 2)
+                    frame, _ = user_frame_of(lines, index + 2)
                     if frame is not None:
-                        file, line_no = frame
+                        file, line_no, source = frame.file, frame.line, frame.source
         failure = ctx.failure(
             "gradle", message, file=file, line=line_no, test=test, error_type=error_type
         )
-        hits.append(Hit(index, failure))
+        hits.append(Hit(index, failure, source=source))
     return hits
 
 

@@ -22,7 +22,7 @@ _MAKEFILE = re.compile(r"^(?P<file>[^\s:]+):(?P<line>\d+): \*\*\* (?P<message>.+
 
 def detect(ctx: Context) -> bool:
     """make marks its own lines with ``***``."""
-    return ctx.ran("make", "gmake") or ("*" in ctx.text and ctx.has("***"))
+    return ctx.ran("make", "gmake") or ("*" in ctx.text and ctx.has("*** ") and ctx.has("ake"))
 
 
 def parse(ctx: Context) -> list[Hit]:

@@ -6,6 +6,8 @@
 * ``[ERROR] shop.CartTest.totalAddsPrices -- Time elapsed: 0.009 s <<< FAILURE!`` (Surefire 3;
   Surefire 2 prints ``totalAddsPrices(shop.CartTest)  Time elapsed: ...``), then the exception
   line and its stack: the test id, exception class, message and first user frame.
+* ``[ERROR] 'dependencies.dependency.version' for x:y:jar is missing. @ line 20, column 17``
+  (a POM Maven cannot build): the placing step points it at the pom.xml and its line.
 * ``[ERROR] Failed to execute goal ...: message`` is a weak hit.
 """
 
@@ -15,7 +17,7 @@ import re
 
 from vigil.parsing.parsers.context import Context, Hit
 from vigil.parsing.parsers.javac import error_type_of, symbol_after
-from vigil.parsing.parsers.jvm_stack import user_frame
+from vigil.parsing.parsers.jvm_stack import user_frame_of
 
 _COMPILE = re.compile(
     r"^\[ERROR\] (?:file:/+)?(?P<file>/?[^\[\]]+?\.(?:java|kt|scala|groovy)):"
@@ -26,6 +28,10 @@ _TEST = re.compile(
     r".*<<< (?P<kind>FAILURE|ERROR)!$"
 )
 _EXCEPTION = re.compile(r"^(?P<type>[\w.$]+?)(?::\s*(?P<message>.*))?$")
+_POM = re.compile(
+    r"^\[(?:ERROR|FATAL)\]\s+(?:\[(?:ERROR|FATAL)\]\s+)?(?P<message>\S.*? @ line \d+, column \d+)"
+)
+_POM_BANNERS = ("The build could not read", "Some problems were encountered while processing")
 _GOAL = re.compile(r"^\[ERROR\] Failed to execute goal (?P<goal>\S+)?.*?: (?P<message>[^:]+.*)$")
 _GOAL_ID = re.compile(r"^[\w.-]+:(?P<plugin>[\w.-]+):[\w.-]+:(?P<goal>[\w-]+)$")
 
@@ -36,12 +42,23 @@ def detect(ctx: Context) -> bool:
         return True
     if not (ctx.has("ERR") and ctx.has("[ERROR]")):
         return False
-    return ctx.has("BUILD FAILURE") or ctx.has("Failed to execute goal") or ctx.has("<<< FAILURE!")
+    if ctx.has("BUILD FAILURE") or ctx.has("Failed to execute goal") or ctx.has("<<< FAILURE!"):
+        return True
+    return any(ctx.has(banner) for banner in _POM_BANNERS)
 
 
 def parse(ctx: Context) -> list[Hit]:
     """Return compile errors and failed tests, plus the closing goal error as a weak hit."""
-    return _compile_errors(ctx) + _test_failures(ctx) + _goal(ctx)
+    return _compile_errors(ctx) + _test_failures(ctx) + _pom_problems(ctx) + _goal(ctx)
+
+
+def _pom_problems(ctx: Context) -> list[Hit]:
+    hits: list[Hit] = []
+    for index, line in ctx.lines_with(" @ line "):
+        match = _POM.match(line)
+        if match is not None:
+            hits.append(Hit(index, ctx.failure("maven", match["message"], error_type="pom")))
+    return hits
 
 
 def _compile_errors(ctx: Context) -> list[Hit]:
@@ -83,16 +100,16 @@ def _test_failures(ctx: Context) -> list[Hit]:
             if exception is not None:
                 error_type = exception["type"].rsplit(".", 1)[-1]
                 message = exception["message"] or error_type
-        frame = user_frame(lines, index + 2)
+        frame, _ = user_frame_of(lines, index + 2)
         failure = ctx.failure(
             "maven",
             message,
-            file=frame[0] if frame else None,
-            line=frame[1] if frame else None,
+            file=frame.file if frame else None,
+            line=frame.line if frame else None,
             test=test,
             error_type=error_type,
         )
-        hits.append(Hit(index, failure))
+        hits.append(Hit(index, failure, source=frame.source if frame else None))
     return hits
 
 

@@ -73,11 +73,16 @@ def parse(ctx: Context) -> list[Hit]:
 
 
 def _error_line(lines: list[str], first_frame: int) -> tuple[int, re.Match[str]] | None:
+    """The error line above a stack: less indented than its frames (mocha and ``node --test``
+    indent both)."""
+    frame = lines[first_frame]
+    frame_indent = len(frame) - len(frame.lstrip())
     for index in range(first_frame - 1, max(first_frame - _LOOKBACK, -1), -1):
         line = lines[index]
-        if line[:1] in " \t" or not line:
+        stripped = line.lstrip()
+        if not stripped or len(line) - len(stripped) > frame_indent:
             continue
-        match = JS_ERROR.match(line)
+        match = JS_ERROR.match(stripped.rstrip())
         if match is not None:
             return index, match
     return None
