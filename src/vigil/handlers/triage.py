@@ -26,9 +26,11 @@ from vigil.events.bus import Outcome
 from vigil.events.catalog import TRIAGE_COMPLETED
 from vigil.events.model import Event, new_event
 from vigil.memory.changes import ChangeInspector, ChangeSet
+from vigil.memory.diff import key_lines
 from vigil.memory.history import FailureHistory, RunHistory
 from vigil.memory.knowledge import KnowledgeBase
 from vigil.memory.receipts import ReceiptStore
+from vigil.memory.similarity import FailureFacts, tested_stem
 from vigil.parsing import Failure, parse_output
 
 CONSUMER = "triage"
@@ -114,23 +116,25 @@ def _mentions(output: str, name: str) -> bool:
     return re.search(rf"(?<![\w.-]){re.escape(name)}(?![\w-])", output) is not None
 
 
-_TEST_AFFIXES = re.compile(r"^(test_|tests_)|(_test|_tests|\.test|\.spec|_spec|Test|Tests|IT)$")
 _NOT_CODE = {".md", ".rst", ".txt", ".adoc", ".png", ".jpg", ".svg", ".gif", ".pdf", ".csv"}
 _NOT_CODE_NAMES = {"readme", "license", "licence", "changelog", "authors", "notice", "contributing"}
 
 
 def _tested_stems(failures: Sequence[Failure]) -> set[str]:
     """Stems of the code the failing tests are named after (``test_calc.py`` -> ``calc``)."""
-    stems: set[str] = set()
-    for failure in failures:
-        for name in (failure.file, (failure.test or "").split("::")[0]):
-            if not name:
-                continue
-            stem = PurePath(name.replace("\\", "/")).stem  # cart.test.ts -> cart.test
-            bare = _TEST_AFFIXES.sub("", stem)
-            if bare and bare != stem:
-                stems.add(bare.split(".")[0].lower())
-    return stems
+    names = [n for f in failures for n in (f.file, (f.test or "").split("::")[0]) if n]
+    return {stem for name in names if (stem := tested_stem(name))}
+
+
+def failure_facts(failures: Sequence[Failure]) -> FailureFacts:
+    """What identifies these failures beyond their words (for similar fixes)."""
+    shown = failures[:20]
+    return FailureFacts.of(
+        tools=(f.tool for f in shown),
+        error_types=(f.error_type for f in shown),
+        files=(f.file for f in shown),
+        tests=(f.test for f in shown),
+    )
 
 
 def _is_code(path: str) -> bool:
@@ -187,9 +191,23 @@ def rank_suspects(
     return suspects[:limit]
 
 
+_RELEVANCE = ("named by the failure", "the code a failing test", "mentioned in the output")
+
+
+def relevant_suspects(ranked: Sequence[Suspect]) -> list[Suspect]:
+    """The ranked changes that relate to the failure: those it names, the code a failing test is
+    named after, those in its output; failing that the code changes, failing that all."""
+    related = [s for s in ranked if any(r.startswith(_RELEVANCE) for r in s.reasons)]
+    if related:
+        return related
+    return [s for s in ranked if _is_code(s.path)] or list(ranked)
+
+
 def _fix_dict(fix: Any) -> dict[str, Any]:
     entry = fix.entry
     provenance = entry.provenance or {}
+    diff = str(getattr(entry, "diff", "") or "")
+    key = key_lines(diff) if diff else None
     return {
         "id": entry.id,
         "kind": entry.kind,
@@ -199,8 +217,12 @@ def _fix_dict(fix: Any) -> dict[str, Any]:
         "seen": entry.seen,
         "match": fix.match,
         "score": round(float(fix.score), 3),
+        "similarity": round(float(fix.similarity), 3),
+        "because": fix.because,
         "body": entry.body[:2000],
         "files": list(provenance.get("files", []))[:20],
+        "diff": diff[:4000],
+        "key_change": key.to_dict() if key else None,
     }
 
 
@@ -249,7 +271,9 @@ class Triage:
         text = " ".join(
             " ".join(p for p in (f.error_type, f.message, f.test) if p) for f in failures[:10]
         )[:1000]
-        known = self.knowledge.known_fixes(fingerprints, text, limit=self.max_fixes)
+        known = self.knowledge.known_fixes(
+            fingerprints, text, limit=self.max_fixes, facts=failure_facts(failures)
+        )
         fixes = tuple(_fix_dict(k) for k in known)
         notes: list[str] = []
         suspects: list[Suspect] = []
