@@ -26,6 +26,7 @@ evidence and publishes nothing.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from vigil.clock import Clock
@@ -35,7 +36,7 @@ from vigil.events.log import SqliteEventLog
 from vigil.events.model import Event, new_event
 from vigil.handlers.triage import Suspect, failure_facts, rank_suspects, relevant_suspects
 from vigil.memory.changes import ChangedFile, ChangeInspector, ChangeSet, Commit
-from vigil.memory.diff import FileChange, unified
+from vigil.memory.diff import FileChange, counts, unified
 from vigil.memory.history import RunHistory
 from vigil.memory.knowledge import KnowledgeBase
 from vigil.memory.snapshots import SnapshotStore
@@ -142,10 +143,16 @@ class Learner:
         failures = parsed.failures
         ranked = rank_suspects(change_set, failures, output, len(change_set.files))
         relevant = relevant_suspects(ranked)
-        command = event.subject or str(event.data.get("command"))
-        title, body = describe(change_set, command, ranked, failures)
         order = [s.path for s in relevant] + [s.path for s in ranked if s not in relevant]
         diff = self._diff(str(after.get("root") or ""), change_set, order)
+        stats = counts(diff)  # red -> green, where git's stat (HEAD -> green) says nothing
+        ranked = [
+            replace(s, added=stats[s.path][0], removed=stats[s.path][1]) if s.path in stats else s
+            for s in ranked
+        ]
+        relevant = relevant_suspects(ranked)
+        command = event.subject or str(event.data.get("command"))
+        title, body = describe(change_set, command, ranked, failures)
         provenance: dict[str, Any] = {
             "source": "learner",
             "author": "vigil",

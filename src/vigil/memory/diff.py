@@ -7,12 +7,15 @@ renderers read it as it is. It is bounded: :data:`CONTEXT` lines of context, at 
 marked with a ``\\ [truncated]`` line, a file left out is named in a ``\\ [not shown]`` line).
 
 :func:`key_lines` picks what a diagnosis shows: the changed lines of the first hunk of the first
-file (the most relevant one: the learner orders files by relevance to the failure).
+file (the most relevant one: the learner orders files by relevance to the failure). The reader
+(:func:`hunks`) counts lines from each ``@@`` header, so it also reads diffs written by hand or by
+git.
 """
 
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -72,7 +75,7 @@ def unified(changes: Sequence[FileChange], max_chars: int = MAX_CHARS) -> str:
             if not parts:  # the most relevant file is always shown, cut to fit
                 cut = text[: max(0, max_chars - 40)].rsplit("\n", 1)[0]
                 parts.append(cut + "\n\\ [truncated]")
-                size = len(parts[0])
+                size = max_chars  # nothing else fits after a cut
             else:
                 left.append(change.path)
             continue
@@ -83,62 +86,90 @@ def unified(changes: Sequence[FileChange], max_chars: int = MAX_CHARS) -> str:
     return "\n".join(parts)
 
 
-def files(diff: str) -> list[str]:
-    """The paths a unified diff changes, in order."""
-    found: list[str] = []
+@dataclass(frozen=True, slots=True)
+class Hunk:
+    path: str  # the file's path on the new side (the old side's when it was deleted)
+    lines: tuple[str, ...]  # the hunk's lines, each starting with " ", "-" or "+"
+
+
+_HUNK_HEADER = re.compile(r"^@@ -\d+(?:,(\d+))? \+\d+(?:,(\d+))? @@")
+
+
+def hunks(diff: str) -> list[Hunk]:
+    """The hunks of a unified diff, in order (lines counted from each ``@@`` header, so a
+    removed line that starts with ``--`` is never taken for a file header)."""
+    found: list[Hunk] = []
     old_path: str | None = None
-    for line in diff.splitlines():
+    path: str | None = None
+    lines = diff.splitlines()
+    at = 0
+    while at < len(lines):
+        line = lines[at]
+        at += 1
         if line.startswith("--- "):
             old_path = _path(line[4:])
-        elif line.startswith("+++ ") and old_path is not None:
+        elif line.startswith("+++ "):
             path = _path(line[4:]) or old_path
-            if path and path not in found:
-                found.append(path)
-            old_path = None
+        elif (header := _HUNK_HEADER.match(line)) and path is not None:
+            old_left = int(header.group(1) or 1)
+            new_left = int(header.group(2) or 1)
+            body: list[str] = []
+            while at < len(lines) and (old_left > 0 or new_left > 0):
+                text = lines[at]
+                if text.startswith("\\"):
+                    at += 1
+                    continue
+                kind = text[:1] or " "
+                if kind not in " -+":
+                    break
+                old_left -= kind in " -"
+                new_left -= kind in " +"
+                body.append(text if text else " ")
+                at += 1
+            found.append(Hunk(path, tuple(body)))
     return found
 
 
+def files(diff: str) -> list[str]:
+    """The paths a unified diff changes, in order."""
+    return list(dict.fromkeys(hunk.path for hunk in hunks(diff)))
+
+
+def counts(diff: str) -> dict[str, tuple[int, int]]:
+    """Lines added and removed, per file."""
+    result: dict[str, tuple[int, int]] = {}
+    for hunk in hunks(diff):
+        added, removed = result.get(hunk.path, (0, 0))
+        added += sum(1 for line in hunk.lines if line.startswith("+"))
+        removed += sum(1 for line in hunk.lines if line.startswith("-"))
+        result[hunk.path] = (added, removed)
+    return result
+
+
 def key_lines(diff: str, limit: int = KEY_LINES) -> KeyChange | None:
-    """The changed lines of the first hunk of the first file: at most ``limit`` lines, half
-    removed and half added when both exist, indentation dropped."""
-    path: str | None = None
-    old_path: str | None = None
-    removed: list[str] = []
-    added: list[str] = []
-    in_hunk = False
-    for line in diff.splitlines():
-        if line.startswith("--- ") and not in_hunk:
-            old_path = _path(line[4:])
-        elif line.startswith("+++ ") and not in_hunk:
-            path = _path(line[4:]) or old_path
-        elif line.startswith("@@"):
-            if removed or added:
-                break
-            in_hunk = path is not None
-        elif in_hunk and line.startswith("-"):
-            removed.append(line[1:].strip())
-        elif in_hunk and line.startswith("+"):
-            added.append(line[1:].strip())
-        elif in_hunk and (removed or added) and not line.startswith(" "):
-            break
-    removed = [text for text in removed if text]
-    added = [text for text in added if text]
-    if path is None or not (removed or added):
-        return None
-    if removed and added:
-        take_removed = min(len(removed), max(limit - min(len(added), limit // 2), limit // 2))
-        take_added = min(len(added), limit - take_removed)
-    else:
-        take_removed, take_added = min(len(removed), limit), min(len(added), limit)
-    lines = [f"- {_clip(t, 120)}" for t in removed[:take_removed]]
-    lines += [f"+ {_clip(t, 120)}" for t in added[:take_added]]
-    return KeyChange(path, tuple(lines))
+    """The changed lines of the first hunk that changes a non-blank line: at most ``limit``
+    lines, half removed and half added when both exist, indentation dropped."""
+    for hunk in hunks(diff):
+        removed = [t[1:].strip() for t in hunk.lines if t.startswith("-") and t[1:].strip()]
+        added = [t[1:].strip() for t in hunk.lines if t.startswith("+") and t[1:].strip()]
+        if not (removed or added):
+            continue
+        if removed and added:
+            take_added = min(len(added), max(limit // 2, limit - len(removed)))
+            take_removed = min(len(removed), limit - take_added)
+        else:
+            take_removed, take_added = min(len(removed), limit), min(len(added), limit)
+        lines = [f"- {_clip(t, 120)}" for t in removed[:take_removed]]
+        lines += [f"+ {_clip(t, 120)}" for t in added[:take_added]]
+        return KeyChange(hunk.path, tuple(lines))
+    return None
 
 
 def _lines(text: str | None) -> list[str]:
-    if text is None:
+    if not text:
         return []
-    return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    return lines[:-1] if lines[-1] == "" else lines
 
 
 def _clip(line: str, width: int = MAX_LINE_CHARS) -> str:

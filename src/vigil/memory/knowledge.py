@@ -55,7 +55,7 @@ from vigil.memory.tokenizer import NOISE_WORDS
 from vigil.storage import Database, Redactor, apply_migrations, new_ulid
 
 #: A similar fix (found by text, with structural evidence) must be at least this similar.
-MIN_SIMILARITY = 0.35
+MIN_SIMILARITY = 0.3
 
 _BEST_FIRST = (
     "CASE status WHEN 'active' THEN 0 ELSE 1 END, confidence DESC, seen DESC, updated DESC,"

@@ -14,8 +14,8 @@ A learned fix carries its failure's facts in ``provenance["failure"]`` (tools, e
 files, tests, stems: :class:`FailureFacts`); an entry written by hand is judged on its text (it
 names the file, the test or the error type).
 
-``similarity`` (0..1) weighs the evidence: test/file/code-under-test 0.4, error type 0.2 (0.1
-when generic), tool 0.1, shared text 0.3 x its relevance. ``because`` says it in a few words:
+``similarity`` (0..1) weighs the evidence: test/file/code-under-test 0.4 (0.3 to 0.35 when less
+direct), error type 0.25 (0.1 when generic), tool 0.1, shared text 0.25 x its relevance. ``because`` says it in a few words:
 "same AssertionError in tests/test_cart.py".
 """
 
@@ -51,7 +51,7 @@ _TEXT_BAR = 0.3  # shared-text relevance a specific error type needs beside it
 @dataclass(frozen=True, slots=True)
 class FailureFacts:
     """What identifies a failure beyond its words (normalized: paths with ``/``, lower-case
-    error types and stems)."""
+    stems; error types as the tool spells them, compared in any case)."""
 
     tools: tuple[str, ...] = ()
     error_types: tuple[str, ...] = ()
@@ -75,9 +75,7 @@ class FailureFacts:
         stems = _unique(stem for name in names if (stem := tested_stem(name)))
         return cls(
             tools=_unique(str(t).strip().lower() for t in tools if t and str(t).strip()),
-            error_types=_unique(
-                str(e).strip().lower() for e in error_types if e and str(e).strip()
-            ),
+            error_types=_unique(str(e).strip() for e in error_types if e and str(e).strip()),
             files=paths[:20],
             tests=test_ids[:20],
             stems=stems[:20],
@@ -97,7 +95,7 @@ class FailureFacts:
 
         return cls(
             tools=strings("tools"),
-            error_types=tuple(e.lower() for e in strings("error_types")),
+            error_types=strings("error_types"),
             files=tuple(_path(f) for f in strings("files")),
             tests=strings("tests"),
             stems=tuple(s.lower() for s in strings("stems")),
@@ -135,8 +133,8 @@ def judge(facts: FailureFacts, entry: Entry, text_score: float) -> Similarity:
     error, error_weight = _error(facts, own, text)
     tool = bool(set(facts.tools) & set(own.tools))
     relevance = max(0.0, min(1.0, text_score))
-    score = 0.3 * relevance + where_weight + error_weight + (0.1 if tool else 0.0)
-    specific = error is not None and error_weight >= 0.2
+    score = 0.25 * relevance + where_weight + error_weight + (0.1 if tool else 0.0)
+    specific = error is not None and error_weight > 0.1
     evidence = where is not None or (specific and relevance >= _TEXT_BAR)
     because = f"same {error}" if error else ""
     if where:
@@ -190,19 +188,12 @@ def _same_test(one: str, other: str) -> bool:
 
 
 def _error(facts: FailureFacts, own: FailureFacts, text: str) -> tuple[str | None, float]:
+    theirs = {e.lower() for e in own.error_types}
     for error in facts.error_types:
-        if error in own.error_types or (own.empty and _word_in(error, text)):
-            return _display(error), 0.1 if error in GENERIC_ERRORS else 0.2
+        low = error.lower()
+        if low in theirs or (own.empty and _word_in(low, text)):
+            return error, 0.1 if low in GENERIC_ERRORS else 0.25
     return None, 0.0
-
-
-def _display(error: str) -> str:
-    """``assertionerror`` -> ``AssertionError`` for the common CamelCase error names."""
-    for suffix in ("error", "exception", "warning", "failure"):
-        if error.endswith(suffix) and len(error) > len(suffix):
-            head = error[: -len(suffix)]
-            return head[0].upper() + head[1:] + suffix.capitalize()
-    return error
 
 
 def _changed(provenance: Mapping[str, Any]) -> list[str]:

@@ -5,8 +5,8 @@ was when the command failed is gone once it is fixed. When a run fails, the text
 files (as ``vigil.sources.git.dirty_contents`` reads them) is kept here, keyed by git blob id, so
 the learner can diff red against green when the command passes again.
 
-- Deduplicated by blob id: the same dirty content across many failing runs is stored once; each
-  sighting only refreshes its ``used`` time.
+- Deduplicated by blob id: the same dirty content across many failing runs is stored once; a
+  sighting only refreshes its ``used`` time (at most once an hour).
 - Redacted before it is stored, like everything Vigil stores (``vigil.storage.redact``).
 - Bounded: the caller caps what one run keeps (per file, per run, binary skipped); the store
   keeps at most :data:`MAX_BLOBS` snapshots and :data:`MAX_BYTES` of text, dropping the least
@@ -31,16 +31,20 @@ KEEP_DAYS = 30
 
 MIGRATIONS = [
     sql(
+        # A rowid table with the text last: bookkeeping (used, bytes) is read from the covering
+        # index, never from the big rows.
         """CREATE TABLE file_snapshots (
             blob TEXT PRIMARY KEY,
-            content TEXT NOT NULL,
             bytes INTEGER NOT NULL,
             stored TEXT NOT NULL,
-            used TEXT NOT NULL
-        ) WITHOUT ROWID""",
-        "CREATE INDEX file_snapshots_used ON file_snapshots (used)",
+            used TEXT NOT NULL,
+            content TEXT NOT NULL
+        )""",
+        "CREATE INDEX file_snapshots_used ON file_snapshots (used, bytes)",
     ),
 ]
+#: A snapshot seen again is marked used at most this often (a failing loop writes nothing new).
+TOUCH_EVERY = timedelta(hours=1)
 
 
 class SnapshotStore:
@@ -72,25 +76,28 @@ class SnapshotStore:
     def keep(self, contents: Mapping[str, str], *, seen: Iterable[str] = ()) -> int:
         """Store ``contents`` (blob id -> text) and mark ``seen`` blobs used now; returns how many
         snapshots were new. Prunes in the same transaction."""
-        now = isoformat(self._clock.now())
+        now = self._clock.now()
+        stamp = isoformat(now)
         cleaned = {blob: self.clean(text) for blob, text in contents.items()}
-        touched = sorted(set(seen) | set(contents))
-        if not touched:
+        touched = sorted(set(seen) - set(cleaned))
+        if not cleaned and not touched:
             return 0
         with self._db.transaction() as conn:
             added = 0
             for blob, text in cleaned.items():
                 cursor = conn.execute(
-                    "INSERT OR IGNORE INTO file_snapshots (blob, content, bytes, stored, used)"
+                    "INSERT OR IGNORE INTO file_snapshots (blob, bytes, stored, used, content)"
                     " VALUES (?, ?, ?, ?, ?)",
-                    (blob, text, len(text.encode()), now, now),
+                    (blob, len(text.encode()), stamp, stamp, text),
                 )
                 added += max(0, cursor.rowcount)
+            stale = isoformat(now - TOUCH_EVERY)
             conn.executemany(
                 "UPDATE file_snapshots SET used = ? WHERE blob = ? AND used < ?",
-                [(now, blob, now) for blob in touched],
+                [(stamp, blob, stale) for blob in touched],
             )
-            self._prune(conn)
+            if added:
+                self._prune(conn)
         return added
 
     def get(self, blobs: Iterable[str]) -> dict[str, str]:
@@ -124,7 +131,7 @@ class SnapshotStore:
         extra_bytes = max(0, size - MAX_BYTES)
         doomed: list[str] = []
         for blob, length in conn.execute(
-            "SELECT blob, bytes FROM file_snapshots ORDER BY used, blob"
+            "SELECT blob, bytes FROM file_snapshots ORDER BY used"
         ):
             if extra_rows <= 0 and extra_bytes <= 0:
                 break
