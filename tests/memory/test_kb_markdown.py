@@ -245,7 +245,11 @@ BAD_FILES = {
     "unclosed": ("---\nkind: fix\ntitle: T\n", 1, "not closed"),
     "twice": ("---\nkind: fix\ntitle: T\ntitle: U\n---\n", 4, "appears twice"),
     "diff unfenced": ("---\nkind: fix\ntitle: T\n---\nB\n<!-- vigil:diff -->\n-x\n", 6, "block"),
-    "diff unclosed": ("---\nkind: fix\ntitle: T\n---\n<!-- vigil:diff -->\n```diff\n-x\n", 6, "not closed"),
+    "diff unclosed": (
+        "---\nkind: fix\ntitle: T\n---\n<!-- vigil:diff -->\n```diff\n-x\n",
+        6,
+        "not closed",
+    ),
     "not key value": ("---\nkind: fix\ntitle: T\njust words\n---\n", 4, "key: value"),
 }
 

@@ -11,8 +11,9 @@ in between:
 
 - the changed files are ranked by relevance to the failure with triage's own ranking (named by
   the failure, the code a failing test is named after, mentioned in the output, code over docs);
-- the title is the subject of a commit only when that commit touched the most relevant file;
-  otherwise it names the relevant files ("Fixed by changing shop/cart.py");
+- the title is the subject of a commit only when that commit made the green content of the most
+  relevant file (it touched it, and the file is clean when the command passes); otherwise it
+  names the relevant files ("Fixed by changing shop/cart.py");
 - the entry keeps the diff of red against green (``Entry.diff``), most relevant file first:
   the red side of an uncommitted file comes from the failing run's snapshot
   (``vigil.memory.snapshots``), committed and green content from git or the working tree;
@@ -25,7 +26,7 @@ evidence and publishes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -53,11 +54,14 @@ def describe(
     command: str,
     ranked: Sequence[Suspect] = (),
     failures: Sequence[Failure] = (),
+    dirty: Collection[str] = (),
 ) -> tuple[str, str]:
     """A title and a Markdown body for the fix a change set represents.
 
     ``ranked`` is the change set ranked by relevance to the failure (``rank_suspects``);
-    without it every file counts as relevant, in the change set's order.
+    without it every file counts as relevant, in the change set's order. ``dirty`` are the
+    files not committed in the green state: whatever commits touched them on the way, their
+    green content is an uncommitted change, so no commit names it.
     """
     if not ranked:
         ranked = [
@@ -65,7 +69,7 @@ def describe(
             for f in change_set.files
         ]
     relevant = relevant_suspects(ranked)
-    commit = _commit_of(relevant[0], change_set) if relevant else None
+    commit = _commit_of(relevant[0], change_set, dirty) if relevant else None
     if commit is not None:
         title = f"Fixed by: {commit.subject}"
     else:
@@ -76,7 +80,7 @@ def describe(
     chosen = {s.path for s in relevant}
     for suspect in [*relevant, *(s for s in ranked if s.path not in chosen)][:50]:
         stat = f" (+{suspect.added} -{suspect.removed})" if suspect.added is not None else ""
-        where = "committed" if suspect.committed else "uncommitted"
+        where = "committed" if suspect.committed and suspect.path not in dirty else "uncommitted"
         plain = ("uncommitted", "changed ")
         why = next((r for r in suspect.reasons if not r.startswith(plain)), "")
         if suspect.path not in chosen:
@@ -93,9 +97,10 @@ def describe(
     return title[:200], "\n".join(lines)
 
 
-def _commit_of(suspect: Suspect, change_set: ChangeSet) -> Commit | None:
-    """The newest commit in between that touched ``suspect``, if it was committed."""
-    if not suspect.committed or not suspect.commits:
+def _commit_of(suspect: Suspect, change_set: ChangeSet, dirty: Collection[str]) -> Commit | None:
+    """The newest commit in between that touched ``suspect``, when that commit made its green
+    content (the file is not dirty in the green state)."""
+    if not suspect.committed or not suspect.commits or suspect.path in dirty:
         return None
     return next((c for c in change_set.commits if c.sha in suspect.commits), None)
 
@@ -152,7 +157,8 @@ class Learner:
         ]
         relevant = relevant_suspects(ranked)
         command = event.subject or str(event.data.get("command"))
-        title, body = describe(change_set, command, ranked, failures)
+        dirty = set(after.get("blobs") or {})
+        title, body = describe(change_set, command, ranked, failures, dirty)
         provenance: dict[str, Any] = {
             "source": "learner",
             "author": "vigil",

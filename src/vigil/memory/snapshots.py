@@ -130,9 +130,7 @@ class SnapshotStore:
         extra_rows = max(0, count - MAX_BLOBS)
         extra_bytes = max(0, size - MAX_BYTES)
         doomed: list[str] = []
-        for blob, length in conn.execute(
-            "SELECT blob, bytes FROM file_snapshots ORDER BY used"
-        ):
+        for blob, length in conn.execute("SELECT blob, bytes FROM file_snapshots ORDER BY used"):
             if extra_rows <= 0 and extra_bytes <= 0:
                 break
             doomed.append(blob)
