@@ -15,8 +15,8 @@ files, tests, stems: :class:`FailureFacts`); an entry written by hand is judged 
 names the file, the test or the error type).
 
 ``similarity`` (0..1) weighs the evidence: test/file/code-under-test 0.4 (0.3 to 0.35 when less
-direct), error type 0.25 (0.1 when generic), tool 0.1, shared text 0.25 x its relevance. ``because`` says it in a few words:
-"same AssertionError in tests/test_cart.py".
+direct), error type 0.25 (0.1 when generic), tool 0.1, shared text 0.25 x its relevance.
+``because`` says it in a few words: "same AssertionError in tests/test_cart.py".
 """
 
 from __future__ import annotations
