@@ -4,7 +4,10 @@ In: ``build.run.failed``. Out: ``triage.completed`` (its ``causation_id`` is the
 its ``fingerprint`` the run's fingerprint). The diagnosis holds
 
 - the structured failures the parsers found, and the run's fingerprint;
-- known fixes: knowledge entries linked to a fingerprint first, then by text similarity;
+- known fixes: knowledge entries linked to a fingerprint first, then similar ones found by text
+  that pass the bar of evidence of ``vigil.memory.similarity`` (same test or file, the code under
+  test, a specific error type), each with ``similarity`` (0..1) and ``because``; a learned fix
+  carries its ``diff`` and the ``key_change`` lines a person needs to see;
 - suspects: files changed since the last passing run of the same command in the same directory,
   ranked higher when the failure names them, then by how recent and how small the change is;
 - history: first seen, seen N times before, flaky (came and went on an unchanged tree).
@@ -371,7 +374,13 @@ class Triage:
                 "tools": list(diagnosis.tools),
                 "failures": len(diagnosis.failures),
                 "known_fixes": [
-                    {"id": f["id"], "title": f["title"], "match": f["match"]}
+                    {
+                        "id": f["id"],
+                        "title": f["title"],
+                        "match": f["match"],
+                        "similarity": f["similarity"],
+                        "because": f["because"],
+                    }
                     for f in diagnosis.known_fixes
                 ],
                 "suspects": [s.path for s in diagnosis.suspects],
