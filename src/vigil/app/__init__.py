@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -212,7 +213,7 @@ class Vigil:
             store = self.snapshots
             known = store.known(str(blob) for blob in git["blobs"].values())
             store.keep(dirty_contents(git, skip=known), seen=known)
-        except (VigilError, OSError) as exc:
+        except (VigilError, OSError, sqlite3.Error) as exc:
             logging.getLogger("vigil.snapshots").warning(
                 "red state not kept", extra={"error": str(exc)}
             )
