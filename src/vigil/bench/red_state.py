@@ -4,7 +4,7 @@ When ``vigil run`` fails, the text of the dirty files is kept (``Vigil.keep_red_
 verified against the blob ids, redacted, stored once per content) so that the fix learned when
 it turns green can show its diff. Measured on real git repositories whose dirty files are real
 Python sources (Vigil's own), edited before every sample: 1 and 10 files of median size, and the
-100 largest (past the per-run cap of 512 KB). ``same_content`` is a failing loop that changed
+100 largest (past the per-run cap of 256 KB). ``same_content`` is a failing loop that changed
 nothing (mostly the lookup). Baseline, same run and repositories: ``git_state``, which every run
 already pays. Targets: with 10 typical dirty files it adds under half of ``git_state``'s cost
 (p50 ratio); at the cap, p95 under 60 ms.
@@ -24,7 +24,7 @@ from vigil.events import catalog
 
 SOURCES = Path(__file__).resolve().parents[1]
 TARGET_TYPICAL_VS_GIT = 0.5  # 10 dirty files: at most half of what git_state already costs
-TARGET_CAPPED_P95_MS = 60.0  # 100 dirty files, 512 KB kept
+TARGET_CAPPED_P95_MS = 60.0  # 100 dirty files, 256 KB kept
 
 
 def _repo(root: Path, files: list[Path]) -> Path:

@@ -37,7 +37,7 @@ GIT_TIMEOUT_S = 5.0
 #: Snapshot bounds for one failing run: bigger files, binary files and anything past the run's
 #: budget are not kept (their diff is then unknown, never wrong).
 SNAPSHOT_FILE_BYTES = 256 * 1024
-SNAPSHOT_RUN_BYTES = 512 * 1024
+SNAPSHOT_RUN_BYTES = 256 * 1024
 SNAPSHOT_RUN_FILES = 100
 _BINARY_PROBE = 8000
 
