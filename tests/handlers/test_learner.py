@@ -134,7 +134,7 @@ def test_an_unrelated_commit_in_between_does_not_name_the_fix(
     assert fix.title == "Fixed by changing shop/cart.py"
     assert fix.provenance["relevant"] == ["shop/cart.py"]
     assert fix.provenance["files"] == ["README.md", "shop/cart.py"]
-    assert "`README.md` (+2 -0), committed: not related to the failure" in fix.body
+    assert "`README.md` (+2 -0), committed: not linked to the failure" in fix.body
     assert fix.diff.index("shop/cart.py") < fix.diff.index("README.md")
 
 

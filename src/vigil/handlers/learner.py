@@ -84,7 +84,7 @@ def describe(
         plain = ("uncommitted", "changed ")
         why = next((r for r in suspect.reasons if not r.startswith(plain)), "")
         if suspect.path not in chosen:
-            why = "not related to the failure"
+            why = "not linked to the failure"
         lines.append(f"- `{suspect.path}`{stat}, {where}" + (f": {why}" if why else ""))
     if failures:
         first = failures[0]
