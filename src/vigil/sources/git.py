@@ -11,9 +11,9 @@ bounded: at most :data:`MAX_DIRTY` files are hashed (modified tracked files firs
 ones), and at most :data:`MAX_HASHED_TOTAL` bytes are read per state (beyond it a file is known by
 its size and time, ``big:...``).
 
-What a fix changed is read back by blob id (:meth:`GitChangeInspector.contents`): committed and
-staged content from git's object store (``git cat-file``), the working tree when its content still
-has that id. The content of a failing run's dirty files, which git never stored, is captured by
+What a fix changed is read back by blob id (:meth:`GitChangeInspector.contents`): the working tree
+when its content still has that id, else git's object store (``git cat-file``) for committed and
+staged content. The content of a failing run's dirty files, which git never stored, is captured by
 :func:`dirty_contents` (bounded, verified against the recorded blob ids) for Vigil's own snapshot
 store (``vigil.memory.snapshots``).
 """
@@ -322,17 +322,15 @@ class GitChangeInspector:
     def contents(
         self, root: str, wanted: Mapping[str, str | None], max_bytes: int = SNAPSHOT_FILE_BYTES
     ) -> dict[str, bytes]:
-        """Content by blob id: git's object store first, else the working-tree file named for it
-        when its content still has that id. Blobs over ``max_bytes`` or found nowhere are left
-        out."""
+        """Content by blob id: the working-tree file named for it when its content still has
+        that id (no git process), else git's object store (``git cat-file``). Blobs over
+        ``max_bytes`` or found nowhere are left out."""
         ids = sorted(blob for blob in wanted if is_blob_id(blob))
-        found = _cat_blobs(root, ids, max_bytes)
+        found: dict[str, bytes] = {}
         for blob in ids:
             path = wanted[blob]
-            if blob in found or not path:
-                continue
-            file = Path(root) / path
-            if not 0 <= _size(file) <= max_bytes:
+            file = Path(root) / path if path else None
+            if file is None or not 0 <= _size(file) <= max_bytes:
                 continue
             try:
                 data = file.read_bytes()
@@ -340,6 +338,8 @@ class GitChangeInspector:
                 continue
             if hash_blob(data) == blob:
                 found[blob] = data
+        missing = [blob for blob in ids if blob not in found]
+        found.update(_cat_blobs(root, missing, max_bytes))
         return found
 
 
