@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from vigil.cli.kb import add_parser
+from vigil.cli.kb import add_parser, highlight
 from vigil.errors import InputError, NotFoundError, UsageError, ValidationError
 from vigil.memory import KnowledgeBase
 
@@ -104,16 +107,26 @@ def test_list_prints_an_aligned_table(
 def test_search_prints_hits_with_snippets(
     kb: KnowledgeBase, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """`kb search` prints each hit with its score and a snippet; --json prints hit dicts."""
+    """`kb search` prints each hit with its score and a plain-text snippet when not on a
+    terminal (no ``**`` marks); --json prints hit dicts, marks kept."""
     entry = kb.add("fix", "Redis timeout", body="Raise the redis timeout to 5s.")
     run(kb, "search", "redis", "timeout")
     out = capsys.readouterr().out
-    assert entry.id in out and "**redis** **timeout**" in out
+    assert entry.id in out and "Raise the redis timeout" in out and "**" not in out
     run(kb, "search", "redis", "--json")
     hits = printed_json(capsys)
     assert isinstance(hits, list)
     (hit,) = hits
-    assert hit["id"] == entry.id and 0 < hit["score"] < 1 and "snippet" in hit
+    assert hit["id"] == entry.id and 0 < hit["score"] < 1 and "**redis**" in hit["snippet"]
+
+
+def test_highlight_is_bold_on_a_terminal_and_plain_elsewhere() -> None:
+    """A snippet's ``**word**`` becomes ANSI bold for a terminal and plain text otherwise."""
+    assert highlight("Raise the **redis** **timeout**", bold=True) == (
+        "Raise the \x1b[1mredis\x1b[0m \x1b[1mtimeout\x1b[0m"
+    )
+    assert highlight("Raise the **redis** timeout", bold=False) == "Raise the redis timeout"
+    assert highlight("2 ** 3 and a**b", bold=False) == "2 ** 3 and a**b"
 
 
 def test_search_without_hits_says_so(kb: KnowledgeBase, capsys: pytest.CaptureFixture[str]) -> None:
@@ -188,8 +201,54 @@ def test_export_and_import_round_trip(
     assert capsys.readouterr().out == "imported 2 entries (0 new, 0 updated, 2 unchanged)\n"
 
 
+def test_counts_of_one_are_singular(
+    kb: KnowledgeBase, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """One entry is "1 entry" in export and import output, not "1 entries"."""
+    kb.add("fix", "One")
+    run(kb, "export", str(tmp_path / "kb"))
+    assert capsys.readouterr().out == f"exported 1 entry to {tmp_path / 'kb'}\n"
+    run(kb, "import", str(tmp_path / "kb"))
+    assert capsys.readouterr().out == "imported 1 entry (0 new, 0 updated, 1 unchanged)\n"
+
+
 @pytest.mark.parametrize("argv", [["list", "--limit", "0"], ["search", "x", "--limit", "-1"]])
 def test_a_limit_below_one_is_a_usage_error(kb: KnowledgeBase, argv: list[str]) -> None:
     """--limit must be at least 1."""
     with pytest.raises(UsageError, match="--limit"):
         run(kb, *argv)
+
+
+def test_search_on_a_real_terminal_prints_bold(tmp_path: Path) -> None:
+    """`vigil kb search` writing to a terminal (a real pty) shows matches in bold, no ``**``."""
+    env = {**os.environ, "VIGIL_HOME": str(tmp_path / "home")}
+    add = [sys.executable, "-m", "vigil", "kb", "add", "fix", "Redis timeout"]
+    subprocess.run([*add, "--body", "Raise the redis timeout."], env=env, check=True, timeout=60)
+    controller, terminal = os.openpty()
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "vigil", "kb", "search", "redis"],
+            env=env,
+            stdout=terminal,
+            stderr=subprocess.PIPE,
+            timeout=60,
+            check=False,
+        )
+        os.close(terminal)
+        terminal = -1
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(controller, 65536)
+            except OSError:  # the pty's other end is closed: all of it was read
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+    finally:
+        os.close(controller)
+        if terminal >= 0:
+            os.close(terminal)
+    out = b"".join(chunks).decode()
+    assert done.returncode == 0, done.stderr
+    assert "\x1b[1mredis\x1b[0m" in out and "**" not in out

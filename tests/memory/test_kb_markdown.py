@@ -15,6 +15,11 @@ from .conftest import FixedClock
 from .probes import fts_is_consistent, table_counts
 
 FP = "a1b2c3d4e5f60718"
+OTHER_FP = "0123456789abcdef"
+CART_DIFF = (
+    "--- a/shop/cart.py\n+++ b/shop/cart.py\n@@ -3,3 +3,3 @@\n def total(subtotal, d):\n"
+    "-    return subtotal * (1 + d)\n+    return subtotal * (1 - d)\n # ``` a fence in the code"
+)
 
 GOOD = """---
 kind: fix
@@ -40,7 +45,14 @@ def fill(kb: KnowledgeBase, clock: FixedClock) -> None:
     clock.advance(1.5)
     kb.add("decision", "Use SQLite WAL", body="Because one writer.")
     kb.add("note", "Empty body note")
-    learned = kb.record_candidate_fix(FP, "Learned", "It went green.", {"events": ["ev_1"]})
+    learned = kb.record_candidate_fix(
+        OTHER_FP,
+        "Learned",
+        "It went green.",
+        {"events": ["ev_1"], "files": ["shop/cart.py"]},
+        diff=CART_DIFF,
+    )
+    assert learned is not None
     kb.reject(learned.id, by="bo")
 
 
@@ -86,7 +98,7 @@ def test_export_writes_one_readable_file_per_entry(
         "id", "kind", "title", "tags", "fingerprints", "status", "confidence", "seen",
         "provenance", "created", "updated",
     ]  # fmt: skip
-    fields = {key: value for key, value in entry.to_dict().items() if key != "body"}
+    fields = {key: value for key, value in entry.to_dict().items() if key not in ("body", "diff")}
     assert {key: json.loads(value) for key, value in front.items()} == fields
     assert json.loads(front["title"]) == "Pin redis: 7.2!"
     assert lines[13:] == ["", "Body text.", ""]
@@ -121,7 +133,12 @@ def test_hand_written_front_matter_is_accepted(kb: KnowledgeBase, tmp_path: Path
         (FP,),
     )
     assert (entry.confidence, entry.status, entry.body) == (0.8, "candidate", "Body")
-    assert entry.provenance == {"source": "import", "author": None, "events": []}
+    assert entry.provenance == {
+        "source": "import",
+        "author": None,
+        "events": [],
+        "imported_from": str(path.resolve()),
+    }
 
 
 def test_import_updates_entries_by_id(kb: KnowledgeBase, clock: FixedClock, tmp_path: Path) -> None:
@@ -138,14 +155,79 @@ def test_import_updates_entries_by_id(kb: KnowledgeBase, clock: FixedClock, tmp_
     assert kb.search("edited")[0].entry.id == entry.id and kb.search("original") == []
 
 
-def test_a_file_without_an_id_becomes_a_new_entry_each_time(
+def test_files_without_an_id_are_imported_once(kb: KnowledgeBase, tmp_path: Path) -> None:
+    """Importing the same hand-written folder twice stores its entries once (idempotent)."""
+    (tmp_path / "kb").mkdir()
+    (tmp_path / "kb" / "a.md").write_text(GOOD, encoding="utf-8")
+    (tmp_path / "kb" / "b.md").write_text(GOOD.replace("flaky test", "slow build"), "utf-8")
+    first = kb.import_(tmp_path / "kb")
+    second = kb.import_(tmp_path / "kb")
+    assert len(first.created) == 2 and second.created == second.updated == ()
+    assert sorted(second.unchanged) == sorted(first.created) and kb.count() == 2
+
+
+def test_an_edited_file_without_an_id_updates_its_entry(
+    kb: KnowledgeBase, clock: FixedClock, tmp_path: Path
+) -> None:
+    """Editing an id-less file, even its title, updates the entry it created instead of adding."""
+    path = tmp_path / "a.md"
+    path.write_text(GOOD, encoding="utf-8")
+    (entry_id,) = kb.import_(tmp_path).created
+    clock.advance(5)
+    path.write_text(GOOD.replace("Quarantine it first.", "Quarantine, then fix."), "utf-8")
+    assert kb.import_(tmp_path).updated == (entry_id,)
+    path.write_text(GOOD.replace("Fix the flaky test", "Fix flaky tests for good"), "utf-8")
+    assert kb.import_(tmp_path).updated == (entry_id,)
+    entry = kb.get(entry_id)
+    assert (entry.title, entry.body) == ("Fix flaky tests for good", "Quarantine it first.")
+    assert kb.count() == 1
+
+
+def test_an_id_less_entry_keeps_its_id_when_the_folder_moves(
     kb: KnowledgeBase, tmp_path: Path
 ) -> None:
-    """Files without an id are created (twice if imported twice): ids make imports idempotent."""
+    """The id of an id-less file comes from its kind and title, so a moved copy is the same entry
+    (and two people importing the same file get the same id)."""
+    (tmp_path / "one").mkdir()
+    (tmp_path / "one" / "a.md").write_text(GOOD, encoding="utf-8")
+    (entry_id,) = kb.import_(tmp_path / "one").created
+    (tmp_path / "one").rename(tmp_path / "two")
+    moved = kb.import_(tmp_path / "two")
+    assert moved.created == () and moved.updated == (entry_id,) and kb.count() == 1
+    assert kb.get(entry_id).provenance["imported_from"] == str(tmp_path / "two" / "a.md")
+
+
+def test_two_id_less_files_with_one_title_are_refused(
+    kb: KnowledgeBase, db: Database, tmp_path: Path
+) -> None:
+    """Two id-less files of the same kind and title would be one entry: refused, naming both."""
     (tmp_path / "a.md").write_text(GOOD, encoding="utf-8")
-    first = kb.import_(tmp_path)
-    second = kb.import_(tmp_path)
-    assert first.created != second.created and kb.count() == 2
+    (tmp_path / "b.md").write_text(GOOD.replace("Quarantine", "Skip"), encoding="utf-8")
+    before = table_counts(db)
+    with pytest.raises(ValidationError, match=r"b\.md: same entry as .*a\.md"):
+        kb.import_(tmp_path)
+    assert table_counts(db) == before
+
+
+def test_a_fix_keeps_its_diff_through_export_and_import(
+    kb: KnowledgeBase, clock: FixedClock, tmp_path: Path
+) -> None:
+    """A learned fix's diff is written as a fenced diff block after the body and read back."""
+    learned = kb.record_candidate_fix(
+        FP, "Fixed by changing shop/cart.py", "Body.", {"files": ["shop/cart.py"]}, diff=CART_DIFF
+    )
+    assert learned is not None and learned.diff == CART_DIFF
+    (path,) = kb.export(tmp_path / "kb")
+    text = path.read_text(encoding="utf-8")
+    assert "\n<!-- vigil:diff -->\n````diff\n--- a/shop/cart.py\n" in text
+    assert text.endswith("# ``` a fence in the code\n````\n")
+    db = Database(tmp_path / "other.db")
+    try:
+        other = KnowledgeBase(db, clock)
+        other.import_(tmp_path / "kb")
+        assert other.get(learned.id) == learned
+    finally:
+        db.close()
 
 
 BAD_FILES = {
@@ -162,6 +244,12 @@ BAD_FILES = {
     "no front matter": ("# Just markdown\n", 1, "starting with a '---'"),
     "unclosed": ("---\nkind: fix\ntitle: T\n", 1, "not closed"),
     "twice": ("---\nkind: fix\ntitle: T\ntitle: U\n---\n", 4, "appears twice"),
+    "diff unfenced": ("---\nkind: fix\ntitle: T\n---\nB\n<!-- vigil:diff -->\n-x\n", 6, "block"),
+    "diff unclosed": (
+        "---\nkind: fix\ntitle: T\n---\n<!-- vigil:diff -->\n```diff\n-x\n",
+        6,
+        "not closed",
+    ),
     "not key value": ("---\nkind: fix\ntitle: T\njust words\n---\n", 4, "key: value"),
 }
 

@@ -49,7 +49,7 @@ def test_entry_to_dict_has_every_field(kb: KnowledgeBase) -> None:
     data = kb.add("note", "Standup moved", tags=["team"]).to_dict()
     assert set(data) == {
         "id", "kind", "title", "body", "tags", "fingerprints", "status", "confidence", "seen",
-        "provenance", "created", "updated",
+        "provenance", "created", "updated", "diff",
     }  # fmt: skip
     assert data["tags"] == ["team"] and data["provenance"]["source"] == "api"
 
@@ -220,12 +220,12 @@ def test_a_database_failure_mid_write_leaves_nothing_half_done(
 
 
 def test_reopening_applies_no_migration_twice(db: Database, clock: FixedClock) -> None:
-    """A second KnowledgeBase on the same file sees the same entries and schema version 1."""
+    """A second KnowledgeBase on the same file sees the same entries and schema version 2."""
     entry = KnowledgeBase(db, clock).add("note", "persisted")
     again = KnowledgeBase(db, clock)
     assert again.get(entry.id) == entry
     row = db.query_one("SELECT max(version) AS v FROM schema_migrations WHERE namespace = 'kb'")
-    assert row is not None and row["v"] == 1
+    assert row is not None and row["v"] == 2
 
 
 def test_ids_cannot_be_rewritten_in_place(kb: KnowledgeBase, db: Database) -> None:

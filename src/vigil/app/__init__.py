@@ -9,7 +9,9 @@ use, so a command that only reads events never imports the parsers or the web st
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
+import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -33,6 +35,7 @@ if TYPE_CHECKING:
     from vigil.memory.history import RunHistory
     from vigil.memory.knowledge import KnowledgeBase
     from vigil.memory.receipts import ReceiptStore
+    from vigil.memory.snapshots import SnapshotStore
     from vigil.reasoning.chain import FallbackChain
     from vigil.reasoning.workspace import Workspace
     from vigil.reliability import BreakerRegistry, CircuitBreaker
@@ -83,6 +86,7 @@ _AFTER_RUN_MODULES = (
     "vigil.memory.knowledge",
     "vigil.memory.history",
     "vigil.memory.receipts",
+    "vigil.memory.snapshots",
     "vigil.app.guards",
     "vigil.app.enrich",
     "vigil.app.reasoning",
@@ -219,7 +223,31 @@ class Vigil:
             history=self.history,
             changes=GuardedChanges(self.git_breaker),
             clock=self.clock,
+            snapshots=self.snapshots,
         )
+
+    @cached_property
+    def snapshots(self) -> SnapshotStore:
+        from vigil.memory.snapshots import SnapshotStore
+
+        return SnapshotStore(self.db, self.clock)
+
+    def keep_red_state(self, failed: Event) -> None:
+        """Keep the text of a failing run's dirty files (bounded, redacted, deduplicated by blob
+        id) so that a fix learned when it turns green can show its diff. Never fails the run."""
+        git = failed.data.get("git")
+        if not isinstance(git, dict) or not git.get("blobs"):
+            return
+        from vigil.sources.git import dirty_contents
+
+        try:
+            store = self.snapshots
+            known = store.known(str(blob) for blob in git["blobs"].values())
+            store.keep(dirty_contents(git, skip=known), seen=known)
+        except (VigilError, OSError, sqlite3.Error) as exc:
+            logging.getLogger("vigil.snapshots").warning(
+                "red state not kept", extra={"error": str(exc)}
+            )
 
     def subscriptions(self, enricher: Enricher | None = None) -> list[Subscription]:
         """The durable consumers, in the order they are started (the enricher only when the
@@ -385,4 +413,5 @@ class Vigil:
             apply=lambda: self.triage.record_receipt(failed, diagnosis),
         )
         ring(self.settings.home)
+        self.keep_red_state(stored)
         return stored, diagnosis, triaged

@@ -39,6 +39,13 @@ class GuardedChanges:
             return ChangeSet(complete=False, notes=(f"changes unknown: {exc}",))
         return result
 
+    def contents(self, root: str, wanted: Mapping[str, str | None]) -> dict[str, bytes]:
+        try:
+            found: dict[str, bytes] = self.breaker.call(self.inner.contents, root, wanted)
+        except (CircuitOpen, SourceError):
+            return {}  # the diff of a learned fix is then unknown, never wrong
+        return found
+
 
 def guarded_git_state(breaker: CircuitBreaker, cwd: str | Path, timeout: float) -> GitState | None:
     """``git_state`` behind the breaker: ``None`` (no git facts) when git is unavailable."""

@@ -19,6 +19,7 @@ Sections, in run order (one module each)::
     breaker        circuit breaker overhead per call vs pybreaker; cost of a refused call
     supervisor     crashed component -> running again (backoff excluded) vs a bare task restart
     redact         secret redaction of a 64 KB output tail and a small payload vs a bare scan
+    red_state      keeping a failing run's dirty files for learned diffs vs git_state itself
     ask            `vigil ask` answered by rules, end to end; skipping an open breaker
     reasoning      the embedded model on real failures (fix picked, file named, enrichment
                    latency and valid JSON) vs a keyword matcher and a template summary
@@ -56,6 +57,7 @@ SECTIONS: tuple[str, ...] = (
     "breaker",
     "supervisor",
     "redact",
+    "red_state",
     "ask",
     "reasoning",
 )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -146,7 +147,7 @@ def _search(args: argparse.Namespace, kb: KnowledgeBase) -> int:
     elif not hits:
         print(f"no entries match {query!r}")
     else:
-        for line in _search_lines(hits):
+        for line in _search_lines(hits, bold=_terminal()):
             print(line)
     return 0
 
@@ -156,7 +157,7 @@ def _show(args: argparse.Namespace, kb: KnowledgeBase) -> int:
     if args.json:
         _print_json(entry.to_dict())
     else:
-        print("\n".join(_details(entry)))
+        print("\n".join(_details(entry, colour=_terminal())))
     return 0
 
 
@@ -183,7 +184,7 @@ def _export(args: argparse.Namespace, kb: KnowledgeBase) -> int:
     if args.json:
         _print_json({"directory": str(args.directory), "files": [str(f) for f in files]})
     else:
-        print(f"exported {len(files)} entries to {args.directory}")
+        print(f"exported {_entries(len(files))} to {args.directory}")
     return 0
 
 
@@ -200,7 +201,7 @@ def _import(args: argparse.Namespace, kb: KnowledgeBase) -> int:
     else:
         new, changed, same = len(report.created), len(report.updated), len(report.unchanged)
         total = new + changed + same
-        print(f"imported {total} entries ({new} new, {changed} updated, {same} unchanged)")
+        print(f"imported {_entries(total)} ({new} new, {changed} updated, {same} unchanged)")
     return 0
 
 
@@ -291,7 +292,26 @@ def _table(entries: Sequence[Entry]) -> list[str]:
     return [header, *(_row(entry) for entry in entries)]
 
 
-def _search_lines(hits: Sequence[SearchHit]) -> list[str]:
+def _entries(count: int) -> str:
+    return f"{count} {'entry' if count == 1 else 'entries'}"
+
+
+def _terminal() -> bool:
+    return hasattr(sys.stdout, "isatty") and sys.stdout.isatty()
+
+
+_HIGHLIGHT = re.compile(r"\*\*([^*\s][^*]*?)\*\*")
+
+
+def highlight(snippet: str, *, bold: bool) -> str:
+    """A search snippet's ``**word**`` marks as bold on a terminal, dropped elsewhere (plain
+    text for pipes and files; ``--json`` keeps the marks as they are)."""
+    if bold:
+        return _HIGHLIGHT.sub(lambda match: f"\x1b[1m{match.group(1)}\x1b[0m", snippet)
+    return _HIGHLIGHT.sub(r"\1", snippet)
+
+
+def _search_lines(hits: Sequence[SearchHit], *, bold: bool = False) -> list[str]:
     lines = [f"{'ID':<29}  {'KIND':<8}  {'STATUS':<9}  {'CONF':>4}  {'SCORE':>5}  TITLE"]
     for hit in hits:
         entry = hit.entry
@@ -300,11 +320,14 @@ def _search_lines(hits: Sequence[SearchHit]) -> list[str]:
             f"{hit.score:5.2f}  {_clip(entry.title)}"
         )
         if hit.snippet:
-            lines.append(f"{'':<31}{_clip(hit.snippet, 100)}")
+            shown = _clip(hit.snippet, 100)
+            if shown.count("**") % 2:  # a mark cut in half by the clip
+                shown = "".join(shown.rsplit("**", 1))
+            lines.append(f"{'':<31}{highlight(shown, bold=bold)}")
     return lines
 
 
-def _details(entry: Entry) -> list[str]:
+def _details(entry: Entry, *, colour: bool = False) -> list[str]:
     origin = entry.provenance
     source = str(origin.get("source", "?"))
     if origin.get("author"):
@@ -323,4 +346,13 @@ def _details(entry: Entry) -> list[str]:
         lines.append(f"  provenance:   {json.dumps(extra, ensure_ascii=False, sort_keys=True)}")
     if entry.body:
         lines += ["", entry.body]
+    if entry.diff:
+        lines += ["", "change:", *(_diff_line(line, colour) for line in entry.diff.splitlines())]
     return lines
+
+
+def _diff_line(line: str, colour: bool) -> str:
+    if not colour or line.startswith(("---", "+++")):
+        return f"  {line}"
+    code = {"-": "31", "+": "32", "@": "36", "\\": "2"}.get(line[:1])
+    return f"  \x1b[{code}m{line}\x1b[0m" if code else f"  {line}"

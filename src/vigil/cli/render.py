@@ -65,21 +65,7 @@ def render_diagnosis(
         flaky = history.get("flaky")
         out.append("  history: first time seen" + (s(" (flaky)", "yellow") if flaky else ""))
     for fix in diagnosis["known_fixes"][:3]:
-        if fix["match"] == "fingerprint" and fix["kind"] == "fix":
-            lead = "last time this was fixed by"
-        elif fix["match"] == "fingerprint":
-            lead = f"known {fix['kind']}"
-        else:
-            lead = f"similar {fix['kind']}"
-        status = "" if fix["status"] == "active" else f" ({fix['status']}"
-        if status:
-            status += f", confidence {fix['confidence']:.2f}, seen {fix['seen']}x)"
-        out.append(
-            f"  {s('→', 'green')} {lead}: {s(fix['title'], 'green')}{status} {s(fix['id'], 'dim')}"
-        )
-        files = fix.get("files") or []
-        if files and fix["match"] == "fingerprint":
-            out.append(s(f"      changed: {', '.join(files[:5])}", "dim"))
+        out += _fix_lines(fix, s)
     suspects = diagnosis["suspects"]
     if suspects:
         since = diagnosis.get("since_pass") or {}
@@ -100,6 +86,36 @@ def render_diagnosis(
     out.append(s(f"  {tail}", "dim"))
     stream.write("\n".join(out) + "\n")
     stream.flush()
+
+
+def _fix_lines(fix: Mapping[str, Any], s: Style) -> list[str]:
+    """A known fix: what it is, how sure, and for a learned fix the lines it changed."""
+    if fix["match"] == "fingerprint" and fix["kind"] == "fix":
+        lead = "last time this was fixed by"
+    elif fix["match"] == "fingerprint":
+        lead = f"known {fix['kind']}"
+    else:
+        lead = f"similar {fix['kind']}"
+        similarity = fix.get("similarity")
+        if isinstance(similarity, int | float):
+            because = f": {fix['because']}" if fix.get("because") else ""
+            lead += f" ({similarity:.0%} similar{because})"
+    status = "" if fix["status"] == "active" else f" ({fix['status']}"
+    if status:
+        status += f", confidence {fix['confidence']:.2f}, seen {fix['seen']}x)"
+    lines = [
+        f"  {s('→', 'green')} {lead}: {s(fix['title'], 'green')}{status} {s(fix['id'], 'dim')}"
+    ]
+    key = fix.get("key_change")
+    if isinstance(key, Mapping) and key.get("lines"):
+        lines.append(s(f"      {key.get('path', '')}:", "dim"))
+        for line in list(key["lines"])[:4]:
+            lines.append(f"        {s(str(line), 'red' if str(line).startswith('-') else 'green')}")
+    else:
+        files = fix.get("files") or []
+        if files and fix["match"] == "fingerprint":
+            lines.append(s(f"      changed: {', '.join(files[:5])}", "dim"))
+    return lines
 
 
 def render_enrichment(data: Mapping[str, Any], stream: TextIO) -> None:

@@ -4,7 +4,10 @@ In: ``build.run.failed``. Out: ``triage.completed`` (its ``causation_id`` is the
 its ``fingerprint`` the run's fingerprint). The diagnosis holds
 
 - the structured failures the parsers found, and the run's fingerprint;
-- known fixes: knowledge entries linked to a fingerprint first, then by text similarity;
+- known fixes: knowledge entries linked to a fingerprint first, then similar ones found by text
+  that pass the bar of evidence of ``vigil.memory.similarity`` (same test or file, the code under
+  test, a specific error type), each with ``similarity`` (0..1) and ``because``; a learned fix
+  carries its ``diff`` and the ``key_change`` lines a person needs to see;
 - suspects: files changed since the last passing run of the same command in the same directory,
   ranked higher when the failure names them, then by how recent and how small the change is;
 - history: first seen, seen N times before, flaky (came and went on an unchanged tree).
@@ -26,9 +29,11 @@ from vigil.events.bus import Outcome
 from vigil.events.catalog import TRIAGE_COMPLETED
 from vigil.events.model import Event, new_event
 from vigil.memory.changes import ChangeInspector, ChangeSet
+from vigil.memory.diff import key_lines
 from vigil.memory.history import FailureHistory, RunHistory
 from vigil.memory.knowledge import KnowledgeBase
 from vigil.memory.receipts import ReceiptStore
+from vigil.memory.similarity import FailureFacts, tested_stem
 from vigil.parsing import Failure, parse_output
 
 CONSUMER = "triage"
@@ -114,23 +119,25 @@ def _mentions(output: str, name: str) -> bool:
     return re.search(rf"(?<![\w.-]){re.escape(name)}(?![\w-])", output) is not None
 
 
-_TEST_AFFIXES = re.compile(r"^(test_|tests_)|(_test|_tests|\.test|\.spec|_spec|Test|Tests|IT)$")
 _NOT_CODE = {".md", ".rst", ".txt", ".adoc", ".png", ".jpg", ".svg", ".gif", ".pdf", ".csv"}
 _NOT_CODE_NAMES = {"readme", "license", "licence", "changelog", "authors", "notice", "contributing"}
 
 
 def _tested_stems(failures: Sequence[Failure]) -> set[str]:
     """Stems of the code the failing tests are named after (``test_calc.py`` -> ``calc``)."""
-    stems: set[str] = set()
-    for failure in failures:
-        for name in (failure.file, (failure.test or "").split("::")[0]):
-            if not name:
-                continue
-            stem = PurePath(name.replace("\\", "/")).stem  # cart.test.ts -> cart.test
-            bare = _TEST_AFFIXES.sub("", stem)
-            if bare and bare != stem:
-                stems.add(bare.split(".")[0].lower())
-    return stems
+    names = [n for f in failures for n in (f.file, (f.test or "").split("::")[0]) if n]
+    return {stem for name in names if (stem := tested_stem(name))}
+
+
+def failure_facts(failures: Sequence[Failure]) -> FailureFacts:
+    """What identifies these failures beyond their words (for similar fixes)."""
+    shown = failures[:20]
+    return FailureFacts.of(
+        tools=(f.tool for f in shown),
+        error_types=(f.error_type for f in shown),
+        files=(f.file for f in shown),
+        tests=(f.test for f in shown),
+    )
 
 
 def _is_code(path: str) -> bool:
@@ -187,9 +194,23 @@ def rank_suspects(
     return suspects[:limit]
 
 
+_RELEVANCE = ("named by the failure", "the code a failing test", "mentioned in the output")
+
+
+def relevant_suspects(ranked: Sequence[Suspect]) -> list[Suspect]:
+    """The ranked changes that relate to the failure: those it names, the code a failing test is
+    named after, those in its output; failing that the code changes, failing that all."""
+    related = [s for s in ranked if any(r.startswith(_RELEVANCE) for r in s.reasons)]
+    if related:
+        return related
+    return [s for s in ranked if _is_code(s.path)] or list(ranked)
+
+
 def _fix_dict(fix: Any) -> dict[str, Any]:
     entry = fix.entry
     provenance = entry.provenance or {}
+    diff = str(getattr(entry, "diff", "") or "")
+    key = key_lines(diff) if diff else None
     return {
         "id": entry.id,
         "kind": entry.kind,
@@ -199,8 +220,12 @@ def _fix_dict(fix: Any) -> dict[str, Any]:
         "seen": entry.seen,
         "match": fix.match,
         "score": round(float(fix.score), 3),
+        "similarity": round(float(fix.similarity), 3),
+        "because": fix.because,
         "body": entry.body[:2000],
         "files": list(provenance.get("files", []))[:20],
+        "diff": diff[:4000],
+        "key_change": key.to_dict() if key else None,
     }
 
 
@@ -250,7 +275,9 @@ class Triage:
         text = " ".join(
             " ".join(p for p in (f.error_type, f.message, f.test) if p) for f in failures[:10]
         )[:1000]
-        known = self.knowledge.known_fixes(fingerprints, text, limit=self.max_fixes)
+        known = self.knowledge.known_fixes(
+            fingerprints, text, limit=self.max_fixes, facts=failure_facts(failures)
+        )
         fixes = tuple(_fix_dict(k) for k in known)
         notes: list[str] = [git_note] if git_note and not git else []
         suspects: list[Suspect] = []
@@ -349,7 +376,13 @@ class Triage:
                 "tools": list(diagnosis.tools),
                 "failures": len(diagnosis.failures),
                 "known_fixes": [
-                    {"id": f["id"], "title": f["title"], "match": f["match"]}
+                    {
+                        "id": f["id"],
+                        "title": f["title"],
+                        "match": f["match"],
+                        "similarity": f["similarity"],
+                        "because": f["because"],
+                    }
                     for f in diagnosis.known_fixes
                 ],
                 "suspects": [s.path for s in diagnosis.suspects],

@@ -29,6 +29,8 @@ class ChangedFile:
     added: int | None = None  # lines, from the diff stat when known
     removed: int | None = None
     commits: tuple[str, ...] = ()  # short shas of the commits that touched it
+    before: str | None = None  # blob id at each state ("-": absent), when known
+    after: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -56,3 +58,8 @@ class ChangeInspector(Protocol):
     """Tells what changed between two git states (``GitState`` payloads) of one repository."""
 
     def changes(self, before: Mapping[str, Any], after: Mapping[str, Any]) -> ChangeSet: ...
+
+    def contents(self, root: str, wanted: Mapping[str, str | None]) -> dict[str, bytes]:
+        """Content by blob id (``wanted``: blob id -> a working-tree path that may hold it, or
+        ``None``); blobs it cannot find are left out."""
+        ...

@@ -30,6 +30,7 @@ _ID = re.compile(r"^kb_[0-9A-HJKMNP-TV-Z]{26}$")
 _FINGERPRINT = re.compile(r"^[0-9a-f]{16}$")
 MAX_TITLE = 300
 MAX_TAG = 64
+MAX_DIFF = 20_000
 #: Learned (candidate) fixes never reach the confidence of a fix a person confirmed.
 CANDIDATE_CEILING = 0.95
 CONFIRMED_FLOOR = 0.9
@@ -51,6 +52,7 @@ class Entry:
     provenance: dict[str, Any]
     created: str
     updated: str
+    diff: str = ""  # a fix's change as unified diff text (see vigil.memory.diff); "" if none
 
     def to_dict(self) -> dict[str, Any]:
         """Every field, JSON-ready (lists for tuples)."""
@@ -67,6 +69,7 @@ class Entry:
             "provenance": self.provenance,
             "created": self.created,
             "updated": self.updated,
+            "diff": self.diff,
         }
 
 
@@ -84,14 +87,26 @@ class SearchHit:
 
 @dataclass(frozen=True)
 class KnownFix:
-    """An entry offered for a failure: linked by ``fingerprint``, or similar by ``text``."""
+    """An entry offered for a failure: linked by ``fingerprint``, or similar by ``text``.
+
+    ``similarity`` (0..1) says how close the entry is to this failure (1.0 for a fingerprint
+    match) and ``because`` why, in a few words (see ``vigil.memory.similarity``).
+    """
 
     entry: Entry
     match: Literal["fingerprint", "text"]
     score: float
+    similarity: float = 1.0
+    because: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {**self.entry.to_dict(), "match": self.match, "score": round(self.score, 4)}
+        return {
+            **self.entry.to_dict(),
+            "match": self.match,
+            "score": round(self.score, 4),
+            "similarity": round(self.similarity, 3),
+            "because": self.because,
+        }
 
 
 def raised_confidence(confidence: float, status: str) -> float:
@@ -158,6 +173,14 @@ def check_body(value: object) -> str:
     """Markdown text: ``\n`` line endings, no blank lines around it, no trailing space."""
     text = _text(value, "body").replace("\r\n", "\n").replace("\r", "\n").rstrip()
     return re.sub(r"\A(?:[ \t]*\n)+", "", text)
+
+
+def check_diff(value: object) -> str:
+    """Unified diff text: ``\n`` line endings, no blank lines around it, at most ``MAX_DIFF``."""
+    text = _text(value, "diff").replace("\r\n", "\n").replace("\r", "\n").strip("\n")
+    if len(text) > MAX_DIFF:
+        raise ValidationError(f"diff is longer than {MAX_DIFF} characters", field="diff")
+    return text
 
 
 def check_tags(value: object) -> tuple[str, ...]:
@@ -240,8 +263,12 @@ def check_provenance(value: object, default_source: str = "api") -> dict[str, An
 
 
 def change_signature(provenance: Mapping[str, Any]) -> tuple[str, ...]:
-    """The files a fix changed, order-free: two fixes with the same signature are the same fix."""
-    files = provenance.get("files") or []
+    """The files a fix changed, order-free: two fixes with the same signature are the same fix.
+
+    The files relevant to the failure (``relevant``) when the learner told them apart from the
+    rest of the change (a README edited on the way is not part of the fix), else all ``files``.
+    """
+    files = provenance.get("relevant") or provenance.get("files") or []
     if isinstance(files, str):
         files = [files]
     return tuple(sorted({str(f) for f in files})) if isinstance(files, list | tuple) else ()

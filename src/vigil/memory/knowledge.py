@@ -14,6 +14,7 @@ learner does not propose it again) but never offered as a known fix.
 from __future__ import annotations
 
 import builtins
+import hashlib
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -29,12 +30,14 @@ from vigil.memory.entry import (
     CONFIRMED_FLOOR,
     FIX_KINDS,
     ID_PREFIX,
+    MAX_DIFF,
     Entry,
     KnownFix,
     SearchHit,
     change_signature,
     check_body,
     check_confidence,
+    check_diff,
     check_fingerprint,
     check_fingerprints,
     check_kind,
@@ -47,8 +50,12 @@ from vigil.memory.entry import (
 )
 from vigil.memory.schema import MIGRATIONS, NAMESPACE
 from vigil.memory.search import FullTextSearch, SearchPlan, SearchTuning
+from vigil.memory.similarity import FailureFacts, judge, same_failure
 from vigil.memory.tokenizer import NOISE_WORDS
 from vigil.storage import Database, Redactor, apply_migrations, new_ulid
+
+#: A similar fix (found by text, with structural evidence) must be at least this similar.
+MIN_SIMILARITY = 0.3
 
 _BEST_FIRST = (
     "CASE status WHEN 'active' THEN 0 ELSE 1 END, confidence DESC, seen DESC, updated DESC,"
@@ -244,17 +251,23 @@ class KnowledgeBase:
         limit: int = 5,
         *,
         min_score: float = 0.2,
+        facts: FailureFacts | None = None,
     ) -> builtins.list[KnownFix]:
         """What the KB knows about a failure: linked entries first, then similar fixes.
 
-        Fingerprint matches (score = confidence) come first, best first. Then fixes, mistakes and
-        patterns whose text resembles ``text`` (the failure's messages; its 12 most distinctive
-        words are used, noise such as "in", "error" or "test" left out), with relevance >=
-        ``min_score``; their score is relevance x confidence.
-        Rejected entries never appear, and no entry appears twice.
+        Fingerprint matches (score = confidence, similarity 1) come first, best first. Then
+        fixes, mistakes and patterns whose text resembles ``text`` (the failure's messages; its
+        12 most distinctive words are used, noise such as "in", "error" or "test" left out).
+        Without ``facts`` a similar fix needs relevance >= ``min_score`` and its similarity is
+        that relevance; with the failure's ``facts`` it must also pass the bar of evidence of
+        :mod:`vigil.memory.similarity` (same test or file, the code under test, or a specific
+        error type) and its similarity weighs that evidence. A similar fix's score is
+        similarity x confidence. Rejected entries never appear, and no entry appears twice.
         """
+        exact = same_failure()
         found = [
-            KnownFix(e, "fingerprint", e.confidence) for e in self.for_fingerprints(fingerprints)
+            KnownFix(e, "fingerprint", e.confidence, exact.score, exact.because)
+            for e in self.for_fingerprints(fingerprints)
         ]
         found = found[:limit]
         if len(found) >= limit or not text.strip():
@@ -263,7 +276,7 @@ class KnowledgeBase:
         try:
             ranked = self._search.run(
                 text,
-                limit=limit + len(taken),
+                limit=(limit * 3 if facts is not None else limit) + len(taken),
                 kinds=FIX_KINDS,
                 prefix_last=False,
                 max_words=12,
@@ -271,11 +284,28 @@ class KnowledgeBase:
             )
         except ValidationError:  # the text has no words: nothing to compare
             return found
-        similar = [
-            KnownFix(entry, "text", r.score * entry.confidence)
-            for r in ranked
-            if r.score >= min_score and (entry := table.to_entry(r.row)).id not in taken
-        ]
+        similar: builtins.list[KnownFix] = []
+        for r in ranked:
+            entry = table.to_entry(r.row)
+            if entry.id in taken:
+                continue
+            if facts is None:
+                if r.score >= min_score:
+                    similar.append(
+                        KnownFix(entry, "text", r.score * entry.confidence, r.score, "shares words")
+                    )
+                continue
+            judged = judge(facts, entry, r.score)
+            if judged.evidence and judged.score >= MIN_SIMILARITY:
+                similar.append(
+                    KnownFix(
+                        entry,
+                        "text",
+                        judged.score * entry.confidence,
+                        judged.score,
+                        judged.because,
+                    )
+                )
         similar.sort(key=lambda fix: -fix.score)
         return found + similar[: limit - len(found)]
 
@@ -288,12 +318,17 @@ class KnowledgeBase:
         body: str,
         provenance: Mapping[str, Any],
         confidence: float = 0.5,
-    ) -> Entry:
+        *,
+        diff: str = "",
+    ) -> Entry | None:
         """A change that turned this failure green: a new candidate fix, or one more sighting.
 
-        The same change (``provenance["files"]``, order-free) already recorded for this
-        fingerprint is the same fix: its ``seen`` and confidence go up instead. A rejected one
-        only counts the sighting and stays rejected.
+        The same change (its ``provenance["relevant"]`` files, else ``files``; order-free)
+        already recorded for this fingerprint is the same fix: its ``seen`` and confidence go up
+        instead (and it gets ``diff`` if it had none). A rejected one only counts the sighting
+        and stays rejected. When the fingerprint already has a confirmed fix (an active ``fix``),
+        a matching change counts as one more sighting of it and any other change is not
+        recorded at all (``None``): a confirmed fix gets no rival candidates.
         """
         linked = check_fingerprint(fingerprint)
         now = self._now()
@@ -311,6 +346,7 @@ class KnowledgeBase:
             provenance=origin,
             created=now,
             updated=now,
+            diff=check_diff(diff[:MAX_DIFF]),
         )
         candidate = self._clean(candidate)
         signature = change_signature(candidate.provenance)
@@ -320,10 +356,15 @@ class KnowledgeBase:
                 f" kb_fingerprints WHERE fingerprint = ?) ORDER BY {_BEST_FIRST}",
                 (linked,),
             ).fetchall()
-            for row in rows:
-                existing = table.to_entry(row)
-                if change_signature(existing.provenance) == signature:
-                    return self._store(conn, existing, self._sighted(existing, origin))
+            existing = [table.to_entry(row) for row in rows]
+            for old in existing:
+                if change_signature(old.provenance) == signature:
+                    seen = self._sighted(old, origin)
+                    if not seen.diff and candidate.diff:
+                        seen = replace(seen, diff=candidate.diff)
+                    return self._store(conn, old, seen)
+            if any(old.status == "active" for old in existing):
+                return None
             table.insert(conn, candidate)
         return candidate
 
@@ -370,7 +411,9 @@ class KnowledgeBase:
 
         Every file is validated before anything is stored; one bad file rejects the import with
         ``ValidationError`` naming the file and line. Files with an ``id`` update that entry (or
-        create it with that id); files without one become new entries.
+        create it with that id). Files without one are idempotent too (see :func:`_identity`):
+        importing the same folder twice stores each entry once, and an edited file updates its
+        entry.
         """
         drafts = markdown.read_entries([paths] if isinstance(paths, Path) else builtins.list(paths))
         created: builtins.list[str] = []
@@ -378,17 +421,29 @@ class KnowledgeBase:
         unchanged: builtins.list[str] = []
         now = self._now()
         with self._writing() as conn:
+            by_file = _imported_files(conn) if any(d.id is None for d in drafts) else {}
+            owners: dict[str, Path] = {}
             for draft in drafts:
-                row = None
-                if draft.id is not None:
-                    row = conn.execute(
-                        "SELECT * FROM kb_entries WHERE id = ?", (draft.id,)
-                    ).fetchone()
+                fields = dict(draft.fields)
+                entry_id = draft.id
+                if entry_id is None:
+                    source = str(draft.path.resolve())
+                    entry_id = _identity(conn, by_file, source, fields["kind"], fields["title"])
+                    fields["provenance"] = {**fields["provenance"], "imported_from": source}
+                if entry_id in owners:
+                    raise ValidationError(
+                        f"{draft.path}: same entry as {owners[entry_id]} (the same kind and"
+                        " title, or the same id); give one of them an id or another title;"
+                        " nothing was imported",
+                        path=str(draft.path),
+                    )
+                owners[entry_id] = draft.path
+                row = conn.execute("SELECT * FROM kb_entries WHERE id = ?", (entry_id,)).fetchone()
                 entry = Entry(
-                    id=draft.id or self._new_id(),
+                    id=entry_id,
                     created=draft.created or (row["created"] if row is not None else now),
                     updated=draft.updated or (row["updated"] if row is not None else now),
-                    **draft.fields,
+                    **fields,
                 )
                 if row is None:
                     entry = self._clean(entry)
@@ -458,16 +513,57 @@ class KnowledgeBase:
     def _clean(self, entry: Entry) -> Entry:
         """``entry`` as it may be stored: secrets redacted from title, body, tags and provenance.
 
-        Every write goes through here (add, update, learning, confirm/reject, Markdown import).
+        Every write goes through here (add, update, learning, confirm/reject, Markdown import);
+        a fix's diff is redacted like its body.
         Tags were lower-cased by validation, so secrets are looked for in any case there.
         """
         redact = self._redactor.redact
         title = redact(entry.title)
         body = redact(entry.body)
+        diff = redact(entry.diff)
         tags = tuple(dict.fromkeys(redact(tag, ignore_case=True).lower() for tag in entry.tags))
         provenance = self._redactor.redact_obj(entry.provenance)
-        if (title, body, tags) == (entry.title, entry.body, entry.tags) and (
+        if (title, body, diff, tags) == (entry.title, entry.body, entry.diff, entry.tags) and (
             provenance is entry.provenance
         ):
             return entry
-        return replace(entry, title=title, body=body, tags=tags, provenance=provenance)
+        return replace(entry, title=title, body=body, diff=diff, tags=tags, provenance=provenance)
+
+
+def _imported_files(conn: sqlite3.Connection) -> dict[str, str]:
+    """Entry ids by the file an id-less entry was imported from (``provenance.imported_from``)."""
+    rows = conn.execute(
+        "SELECT id, json_extract(provenance, '$.imported_from') FROM kb_entries"
+        " WHERE json_extract(provenance, '$.imported_from') IS NOT NULL ORDER BY seq"
+    ).fetchall()
+    return {str(row[1]): str(row[0]) for row in rows}
+
+
+def _identity(
+    conn: sqlite3.Connection, by_file: Mapping[str, str], source: str, kind: str, title: str
+) -> str:
+    """The id of an entry imported from a file without an ``id`` line.
+
+    1. The entry imported from the same file before (its title may have been edited since).
+    2. Else an id derived from kind and title (:func:`derived_id`), unless that id belongs to an
+       entry with another kind or title (retitled since): then one derived from the file too.
+    So importing a folder twice stores its entries once, moving the folder keeps them, and two
+    people importing the same file get the same id.
+    """
+    known = by_file.get(source)
+    if known is not None:
+        return known
+    derived = derived_id(kind, title)
+    row = conn.execute("SELECT kind, title FROM kb_entries WHERE id = ?", (derived,)).fetchone()
+    if row is None or derived_id(row[0], row[1]) == derived:
+        return derived
+    return derived_id(kind, title, source)
+
+
+def derived_id(kind: str, title: str, *extra: str) -> str:
+    """A stable ``kb_`` id (a well-formed ULID) from an entry's kind and title (case and spacing
+    ignored), and any ``extra`` text."""
+    key = "\0".join([kind.lower(), " ".join(title.split()).casefold(), *extra])
+    number = int.from_bytes(hashlib.sha256(key.encode()).digest()[:16], "big")  # 128 bits
+    alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford's base 32, as ULIDs use
+    return ID_PREFIX + "".join(alphabet[(number >> (5 * i)) & 31] for i in reversed(range(26)))

@@ -12,6 +12,19 @@ One file per entry, ``<kind>/<slug>-<shortid>.md``::
 
     The body, in Markdown.
 
+    <!-- vigil:diff -->
+    ```diff
+    --- a/shop/cart.py
+    +++ b/shop/cart.py
+    @@ -3,3 +3,3 @@
+    -    return subtotal * (1 + d)
+    +    return subtotal * (1 - d)
+    ```
+
+The change a fix made (``Entry.diff``), when it has one, follows the body as a fenced ``diff``
+block after a ``<!-- vigil:diff -->`` line (invisible when the file is rendered), so it reads
+as a diff on GitHub and comes back as the entry's diff on import.
+
 Each front-matter line is ``key: <JSON value>``; JSON is valid YAML, so other tools read it. Hand
 edits are forgiven where the meaning is plain: ``title: Fix the flaky test`` (no quotes),
 ``tags: [ci, redis]`` or ``tags: ci, redis``, ``confidence: .8``. Anything else that is not JSON
@@ -35,6 +48,7 @@ from vigil.memory.entry import (
     Entry,
     check_body,
     check_confidence,
+    check_diff,
     check_fingerprints,
     check_id,
     check_kind,
@@ -61,6 +75,8 @@ FIELDS = (
 _TEXT_KEYS = frozenset({"id", "kind", "title", "status", "created", "updated"})
 _LIST_KEYS = frozenset({"tags", "fingerprints"})
 _ID_LINE = re.compile(r'^id:\s*"?(kb_[0-9A-Za-z]{26})"?\s*$')
+DIFF_MARK = "<!-- vigil:diff -->"
+_FENCE = re.compile(r"^(`{3,}|~{3,})\s*diff\s*$")
 
 
 @dataclass(frozen=True)
@@ -86,7 +102,13 @@ def render(entry: Entry) -> str:
     ]
     lines.append("---")
     text = "\n".join(lines) + "\n"
-    return text + f"\n{entry.body}\n" if entry.body else text
+    if entry.body:
+        text += f"\n{entry.body}\n"
+    if entry.diff:
+        longest = max((len(run) for run in re.findall(r"`{3,}", entry.diff)), default=2)
+        fence = "`" * max(3, longest + 1)
+        text += f"\n{DIFF_MARK}\n{fence}diff\n{entry.diff}\n{fence}\n"
+    return text
 
 
 def relative_path(entry: Entry) -> Path:
@@ -217,10 +239,32 @@ def parse(path: Path, data: bytes) -> Draft:
     for required in ("kind", "title"):
         if required not in raw:
             raise _bad(path, 1, f"front matter has no {required!r}")
-    return _draft(path, raw, "\n".join(lines[close + 1 :]))
+    body, diff = _split_diff(path, lines, close + 1)
+    return _draft(path, raw, body, diff)
 
 
-def _draft(path: Path, raw: dict[str, tuple[Any, int]], body: str) -> Draft:
+def _split_diff(path: Path, lines: list[str], start: int) -> tuple[str, str]:
+    """The body and the diff block after the last ``DIFF_MARK`` line (``""`` without one)."""
+    mark = next(
+        (i for i in range(len(lines) - 1, start - 1, -1) if lines[i].strip() == DIFF_MARK), None
+    )
+    if mark is None:
+        return "\n".join(lines[start:]), ""
+    opening = next((i for i in range(mark + 1, len(lines)) if lines[i].strip()), None)
+    fence = _FENCE.match(lines[opening].strip()) if opening is not None else None
+    if opening is None or fence is None:
+        raise _bad(path, mark + 1, f"{DIFF_MARK} must be followed by a ```diff block")
+    closing = next(
+        (i for i in range(opening + 1, len(lines)) if lines[i].strip() == fence.group(1)), None
+    )
+    if closing is None:
+        raise _bad(path, opening + 1, "the diff block is not closed")
+    if any(line.strip() for line in lines[closing + 1 :]):
+        raise _bad(path, closing + 2, "nothing may follow the diff block")
+    return "\n".join(lines[start:mark]), "\n".join(lines[opening + 1 : closing])
+
+
+def _draft(path: Path, raw: dict[str, tuple[Any, int]], body: str, diff: str = "") -> Draft:
     checks = {
         "kind": check_kind,
         "title": check_title,
@@ -240,6 +284,10 @@ def _draft(path: Path, raw: dict[str, tuple[Any, int]], body: str) -> Draft:
         "provenance": None,
     }
     fields: dict[str, Any] = {"body": check_body(body)}
+    try:
+        fields["diff"] = check_diff(diff)
+    except VigilError as exc:
+        raise _bad(path, len(raw) + 3, str(exc)) from None
     try:
         for key, check in checks.items():
             value, number = raw.get(key, (defaults.get(key), 1))

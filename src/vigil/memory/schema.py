@@ -101,4 +101,6 @@ MIGRATIONS: list[Migration] = [
             SELECT RAISE(ABORT, 'knowledge base ids never change');
         END""",
     ),
+    # v2: the change a fix made (unified diff text, see vigil.memory.diff); not indexed for search.
+    sql("ALTER TABLE kb_entries ADD COLUMN diff TEXT NOT NULL DEFAULT ''"),
 ]

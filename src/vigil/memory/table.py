@@ -28,6 +28,7 @@ COLUMNS = (
     "provenance",
     "created",
     "updated",
+    "diff",
 )
 
 Rows = Callable[[str, Sequence[object]], list[sqlite3.Row]]
@@ -47,6 +48,7 @@ def to_entry(row: sqlite3.Row) -> Entry:
         provenance=json.loads(row["provenance"]),
         created=row["created"],
         updated=row["updated"],
+        diff=row["diff"],
     )
 
 
@@ -65,6 +67,7 @@ def values(entry: Entry) -> dict[str, Any]:
         "provenance": json.dumps(entry.provenance, ensure_ascii=False, sort_keys=True),
         "created": entry.created,
         "updated": entry.updated,
+        "diff": entry.diff,
     }
 
 
