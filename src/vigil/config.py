@@ -517,3 +517,10 @@ def channel_url(channel: ChannelSettings, environ: Mapping[str, str] | None = No
     if channel.url_env:
         return secret(channel.url_env, environ)
     return channel.url
+
+
+def load_attention(path: Path) -> AttentionSettings:
+    """``[attention]`` from another config file (``vigil attention replay --config F``)."""
+    if not path.is_file():
+        raise ConfigError(f"{path}: no such config file")
+    return attention_settings(_read_toml(path))

@@ -26,14 +26,16 @@ import hashlib
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import PurePath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vigil.clock import parse_iso
 from vigil.errors import NotFoundError
 from vigil.events import catalog
-from vigil.events.bus import Outcome
-from vigil.events.log import SqliteEventLog
 from vigil.events.model import Event, new_event
+
+if TYPE_CHECKING:  # the bus (asyncio) only when the handler runs: `vigil` reads start fast
+    from vigil.events.bus import Outcome
+    from vigil.events.log import SqliteEventLog
 
 CONSUMER = "raiser"
 SOURCE = "vigil.raiser"
@@ -57,10 +59,9 @@ RAISES_FOR = (
     PROBE_FAILED,
     PROBE_RECOVERED,
     LOG_ANOMALY,
-    catalog.COMPONENT_ISOLATED,
     ACTION_PROPOSED,
     ACTION_EXPIRED,
-)
+)  # and component.process.isolated: the daemon raises that one itself (see app.daemon)
 MAIN = frozenset({"main", "master", "trunk"})
 _ALERT_SEVERITY = {
     "critical": "critical",
@@ -312,6 +313,8 @@ class Raiser:
         self.log = log
 
     def handle(self, event: Event) -> Outcome:
+        from vigil.events.bus import Outcome
+
         failure = None
         if event.type == catalog.TRIAGE_COMPLETED and event.causation_id:
             try:

@@ -33,23 +33,12 @@ from vigil.notify.gates import Decision, Policy, View, decide
 from vigil.notify.request import LEVELS, Request, parse_request
 from vigil.notify.significance import score
 from vigil.notify.state import AttentionState, Pending
+from vigil.notify.topics import OBSERVED
+
+__all__ = ["OBSERVED", "Notifier"]
 
 SOURCE = "vigil.notifier"
 MAX_DECIDED = 50_000
-# What the notifier listens to, besides requests: the clock, focus, resolutions, and signs of
-# a person at work (anything published through the CLI is one, whatever its type).
-OBSERVED = (
-    catalog.NOTIFICATION_REQUESTED,
-    catalog.ATTENTION_FOCUS_CHANGED,
-    catalog.ATTENTION_CONDITION_RESOLVED,
-    catalog.CLOCK_TICKED,
-    catalog.BUILD_RUN_STARTED,
-    catalog.BUILD_RUN_PASSED,
-    catalog.BUILD_RUN_FAILED,
-    "file.changed",
-    "git.commit.created",
-    "git.branch.switched",
-)
 _KIND_TYPE = {
     "delivered": catalog.NOTIFICATION_DELIVERED,
     "deferred": catalog.NOTIFICATION_DEFERRED,

@@ -101,15 +101,21 @@ class Deliverer:
         """The channels that can work here now."""
         return frozenset(n for n, c in self.channels.items() if c.unavailable() is None)
 
-    async def deliver(self, decision: Event, request: Event | None) -> Report:
+    async def deliver(
+        self, decision: Event, request: Event | None, *, only: frozenset[str] | None = None
+    ) -> Report:
+        """Send ``decision`` to its channels (``only`` these, when given: a stale delivery goes
+        to the quiet channels alone)."""
         report = Report()
         if decision.type != catalog.NOTIFICATION_DELIVERED:
             return report
         notice = notice_for(decision, request)
-        names = [n for n in notice.channels if n in self.channels]
+        names = [n for n in notice.channels if n in self.channels and (only is None or n in only)]
         for name in notice.channels:
-            if name not in self.channels:
-                report.skipped[name] = "not configured in this process"
+            if name not in names:
+                report.skipped[name] = (
+                    "not configured in this process" if name not in self.channels else "stale"
+                )
         results = await asyncio.gather(*(self._send(self.channels[n], notice) for n in names))
         for name, (outcome, detail) in zip(names, results, strict=True):
             if outcome == "sent":
