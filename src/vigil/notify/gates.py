@@ -223,6 +223,9 @@ def activity(c: Candidate, v: View) -> Candidate | Stop:
     """Is the person there? Away: low levels wait in the terminal, high ones go remote."""
     if c.request.own:
         return c.step("activity", "pass", "your own request")
+    focus = v.state.focus_until
+    if focus is not None and focus > v.now:
+        return c.step("activity", "pass", "you are in focus: present")
     last = v.state.last_activity
     if last is None:
         return c.step("activity", "pass", "no sign of you yet: assumed present")
