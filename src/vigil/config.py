@@ -349,7 +349,7 @@ class AttentionSettings:
     meetings: tuple[str, ...] = ()  # daily windows during which interruptions wait
     idle_s: float = 900.0  # no sign of the person for this long: away
     grace_s: float = 90.0  # a condition that can resolve (alert, probe) must last this long
-    cooldown_s: float = 300.0  # the first repeat of a fingerprint waits this long; then doubles
+    cooldown_s: float = 900.0  # the first repeat of a fingerprint waits this long; then doubles
     cooldown_max_s: float = 4 * 3600.0
     flap_window_s: float = 3600.0  # this many fires of one condition in this window: flapping
     flap_count: int = 3
@@ -358,7 +358,7 @@ class AttentionSettings:
     deadlines: tuple[tuple[str, float], ...] = (
         ("info", 8 * 3600.0),
         ("warning", 2 * 3600.0),
-        ("error", 30 * 60.0),
+        ("error", 3600.0),
         ("critical", 0.0),
     )
     channels: tuple[ChannelSettings, ...] = ()

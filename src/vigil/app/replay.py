@@ -133,6 +133,7 @@ class ReplayReport:
     digest: list[dict[str, Any]] = field(default_factory=list)
     totals: dict[str, Any] = field(default_factory=dict)
     elapsed_s: float = 0.0
+    resolutions: list[tuple[str, str]] = field(default_factory=list)  # (time, fingerprint)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -210,6 +211,7 @@ def replay(
         and not (e.source == RAISER_SOURCE and e.type.startswith(("notification.", "attention.")))
     ]
     triaged = {e.causation_id for e in kept if e.type == catalog.TRIAGE_COMPLETED}
+    resolutions: list[tuple[str, str]] = []
     raised_for = frozenset(RAISES_FOR) | {catalog.COMPONENT_ISOLATED}
     observed = frozenset(OBSERVED)
     with tempfile.TemporaryDirectory(prefix="vigil-replay-") as scratch:
@@ -236,6 +238,8 @@ def replay(
                         )
                     if current.type in raised_for:
                         queue += run_handler(vigil.log, "raiser", raiser.handle, current) or []
+                    if current.type == catalog.ATTENTION_CONDITION_RESOLVED:
+                        resolutions.append((current.time, str(current.data.get("fingerprint"))))
                     if current.type in observed:
                         decisions = notifier.handle(current, clock.moment)
                         if decisions:
@@ -243,7 +247,7 @@ def replay(
             entries = inbox(vigil.log, limit=None)
         finally:
             vigil.close()
-    report = ReplayReport(events=len(events), entries=entries)
+    report = ReplayReport(events=len(events), entries=entries, resolutions=resolutions)
     report.interruptions = _interruptions(entries)
     report.quiet = _quiet(entries)
     report.digest = [line.to_dict() for line in digest(entries)]

@@ -7,10 +7,11 @@ later plugs in by publishing its event, not by talking to anyone:
 
     triage.completed            a new failure (error), a failure that persists (warning), a
                                 flaky one (info); a known fix goes in the body
-    ci.run.failed / passed      CI failed (error) / resolved
+    ci.run.failed / passed      CI failed (error on main, warning elsewhere) / resolved
     alert.fired / resolved      an alert, severity from its labels / resolved
     probe.failed / recovered    a probe failing (error) / resolved
-    log.anomaly.detected        error bursts (error), rate spikes (warning), new templates (info)
+    log.anomaly.detected        error bursts and rate spikes (warning: a hint, not a failure),
+                                new templates (info)
     component.process.isolated  Vigil isolated one of its own components (error)
     action.proposed / expired   a proposal waits for approval (warning) / expired unanswered
 
@@ -79,7 +80,8 @@ _ALERT_SEVERITY = {
     "low": "info",
     "none": "info",
 }
-_ANOMALY_SEVERITY = {"error_burst": "error", "rate_spike": "warning", "new_template": "info"}
+# An anomaly is a statistical hint, not a confirmed failure: at most a warning.
+_ANOMALY_SEVERITY = {"error_burst": "warning", "rate_spike": "warning", "new_template": "info"}
 
 
 class _At:
@@ -214,7 +216,9 @@ def requests_for(event: Event, failure: Event | None = None) -> list[Event]:
             signals["branch"] = branch
             signals["main_branch"] = branch in MAIN
         links = [data["url"]] if isinstance(data.get("url"), str) else None
-        return [request_event(event, title, "error", ci_key(data), body=body.strip(),
+        # Main is everyone's; a feature branch's CI failing is its author's warning.
+        severity = "error" if not branch or branch in MAIN else "warning"
+        return [request_event(event, title, severity, ci_key(data), body=body.strip(),
                               links=links, signals=signals)]  # fmt: skip
     if kind == CI_RUN_PASSED:
         return [resolved_event(event, ci_key(data))]

@@ -30,7 +30,7 @@ from vigil.errors import ValidationError
 from vigil.events import catalog
 from vigil.events.model import Event, new_event
 from vigil.notify.gates import Decision, Policy, View, decide
-from vigil.notify.request import LEVELS, Request, parse_request
+from vigil.notify.request import INTERRUPTING, LEVELS, Request, parse_request
 from vigil.notify.significance import score
 from vigil.notify.state import AttentionState, Pending
 from vigil.notify.topics import OBSERVED
@@ -108,8 +108,13 @@ class Notifier:
 
     def release_due(self, now: datetime) -> list[Event]:
         """Look again at every deferral due by ``now``, each at its own due time on the event
-        clock (so a release carries the time it was due, not the time it was noticed)."""
+        clock (so a release carries the time it was due, not the time it was noticed).
+
+        What is released at one moment (the end of a focus or a meeting) interrupts once: the
+        most significant release leads, the others are shown without interrupting and named in
+        the lead's ``bundle`` (``bundled_into`` on each)."""
         out: list[Event] = []
+        lead: tuple[int, datetime] | None = None  # (index in out, its moment)
         while True:
             pending = self.state.pop_due(now)
             if pending is None:
@@ -124,7 +129,26 @@ class Notifier:
                 released=pending.gate,
                 deadline=pending.deadline,
             )
-            out.append(self._emit(pending.request, decision, moment, released=pending))
+            if lead is not None and lead[1] != moment:
+                lead = None
+            bundled_into = None
+            if decision.interrupts and lead is not None:
+                bundled_into = out[lead[0]]
+                quiet = tuple(c for c in decision.channels if c not in INTERRUPTING)
+                decision = replace(
+                    decision,
+                    channels=quiet,
+                    reason=f"{decision.reason}; released with others: one interruption",
+                    flags=decision.flags | {"bundled"},
+                )
+            event = self._emit(pending.request, decision, moment, released=pending)
+            if bundled_into is not None and lead is not None:
+                event = replace(event, data={**event.data, "bundled_into": bundled_into.id})
+                bundle = [*bundled_into.data.get("bundle", []), pending.request.title]
+                out[lead[0]] = replace(bundled_into, data={**bundled_into.data, "bundle": bundle})
+            elif decision.interrupts:
+                lead = (len(out), moment)
+            out.append(event)
 
     def _rearm_context(self, moment: datetime) -> None:
         """Focus changed: what focus held is looked at again now (it may still wait for a

@@ -56,7 +56,7 @@ class Policy:
     meetings: tuple[Window, ...] = ()
     idle: timedelta = timedelta(minutes=15)
     grace: timedelta = timedelta(seconds=90)
-    cooldown: timedelta = timedelta(minutes=5)
+    cooldown: timedelta = timedelta(minutes=15)
     cooldown_max: timedelta = timedelta(hours=4)
     flap_window: timedelta = timedelta(hours=1)
     flap_count: int = 3
@@ -66,7 +66,7 @@ class Policy:
         default_factory=lambda: {
             "info": timedelta(hours=8),
             "warning": timedelta(hours=2),
-            "error": timedelta(minutes=30),
+            "error": timedelta(hours=1),
             "critical": timedelta(0),
         }
     )
@@ -126,9 +126,10 @@ class Step:
         return {"gate": self.gate, "outcome": self.outcome, "reason": self.reason}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Candidate:
-    """A request on its way through the gates."""
+    """A request on its way through the gates (local to one :func:`decide` call; each gate
+    changes it through :meth:`step`, which records why)."""
 
     request: Request
     level: int
@@ -136,13 +137,32 @@ class Candidate:
     parts: Mapping[str, float]
     channels: frozenset[str]
     deadline: datetime
-    trace: tuple[Step, ...] = ()
+    trace: list[Step] = field(default_factory=list)
     released: str | None = None  # the gate whose deferral this is the release of
     flags: frozenset[str] = frozenset()
     repeat: int = 1
 
-    def step(self, gate: str, outcome: str, reason: str, **changes: object) -> Candidate:
-        return replace(self, trace=(*self.trace, Step(gate, outcome, reason)), **changes)  # type: ignore[arg-type]
+    def step(
+        self,
+        gate: str,
+        outcome: str,
+        reason: str,
+        *,
+        level: int | None = None,
+        channels: frozenset[str] | None = None,
+        flags: frozenset[str] | None = None,
+        repeat: int | None = None,
+    ) -> Candidate:
+        self.trace.append(Step(gate, outcome, reason))
+        if level is not None:
+            self.level = level
+        if channels is not None:
+            self.channels = channels
+        if flags is not None:
+            self.flags = flags
+        if repeat is not None:
+            self.repeat = repeat
+        return self
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,12 +247,12 @@ def activity(c: Candidate, v: View) -> Candidate | Stop:
     if focus is not None and focus > v.now:
         return c.step("activity", "pass", "you are in focus: present")
     last = v.state.last_activity
-    if last is None:
-        return c.step("activity", "pass", "no sign of you yet: assumed present")
-    idle = v.now - last
-    if idle <= v.policy.idle:
+    if last is not None and v.now - last <= v.policy.idle:
+        idle = v.now - last
         return c.step("activity", "pass", f"you were active {ago(idle)} ago ({v.state.activity})")
-    away = f"away: no activity for {ago(idle)}"
+    away = (
+        "away: no sign of you yet" if last is None else f"away: no activity for {ago(v.now - last)}"
+    )
     if c.level >= TIME_SENSITIVE:
         if v.policy.remote:
             return c.step(
@@ -256,12 +276,12 @@ def intent(c: Candidate, v: View) -> Candidate | Stop:
     """Addressed to Vigil by a person (always delivered), or about what they work on."""
     request = c.request
     if request.own:
-        loud = replace(c, level=max(c.level, ACTIVE))
+        c.level = max(c.level, ACTIVE)
         return Stop(
             "delivered",
             "intent",
             "you asked for it (vigil notify): always delivered",
-            channels=route(loud, v, thresholds=False),
+            channels=route(c, v, thresholds=False),
         )
     signals = request.signals
     branch = signals.get("branch")
@@ -379,12 +399,16 @@ def throttling(c: Candidate, v: View) -> Candidate | Stop:
         resolves = sum(1 for t in cond.resolves if t > horizon)
         if fires >= policy.flap_count and resolves >= policy.flap_count - 1:
             window = ago(policy.flap_window)
-            if cond.flap_told is not None and now - cond.flap_told < policy.flap_window:
+            told = cond.flap_told
+            recent = cond.last_delivered
+            if told is None and recent is not None and now - recent < policy.flap_window:
+                told = recent  # told about it within the window: that notice stands for it
+            if told is not None and now - told < policy.flap_window:
                 return Stop(
                     "suppressed",
                     "throttling",
                     f"flapping ({fires} times in {window}): folded into the notice of "
-                    f"{local_text(cond.flap_told, policy.zone)}",
+                    f"{local_text(told, policy.zone)}",
                 )
             flapping = True
             c = c.step(
@@ -396,6 +420,14 @@ def throttling(c: Candidate, v: View) -> Candidate | Stop:
     repeat = 1
     if not flapping and cond is not None and cond.last_delivered is not None:
         since = now - cond.last_delivered
+        ongoing = cond.resolved_at is None or cond.resolved_at < cond.last_delivered
+        if request.signals.get("resolvable") and ongoing and since < policy.cooldown_max:
+            return Stop(
+                "suppressed",
+                "throttling",
+                f"still firing: told {ago(since)} ago ({cond.last_delivered_id}) and not resolved"
+                f" since; again after {ago(policy.cooldown_max)} if it goes on",
+            )
         if since < policy.cooldown_max:
             streak = max(1, cond.delivered)
             wait = min(policy.cooldown * 2 ** (streak - 1), policy.cooldown_max)
@@ -480,7 +512,7 @@ def decide(
         out = gate(c, view)
         if isinstance(out, Stop):
             outcome = {"delivered": "deliver", "deferred": "defer", "suppressed": "suppress"}
-            trace = (*c.trace, Step(name, outcome[out.kind], out.reason))
+            trace = (*c.trace, Step(name, outcome[out.kind], out.reason))  # the final say
             return Decision(
                 kind=out.kind,
                 gate=out.gate,

@@ -19,7 +19,7 @@ from typing import Any
 
 BASE = {"info": 0.2, "warning": 0.45, "error": 0.65, "critical": 0.9}
 # The score a channel needs; terminal and dashboard take anything that is not dropped.
-THRESHOLDS = {"dashboard": 0.0, "terminal": 0.0, "desktop": 0.3, "webhook": 0.6, "spoken": 0.85}
+THRESHOLDS = {"dashboard": 0.0, "terminal": 0.0, "desktop": 0.5, "webhook": 0.6, "spoken": 0.85}
 FLOOR = 0.15  # below this a request is not worth even a passive line: it goes to the digest
 MAX_IMPACT = 0.2
 

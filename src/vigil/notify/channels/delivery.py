@@ -58,12 +58,18 @@ def notice_for(decision: Event, request: Event | None) -> Notice:
     """The notice a delivered decision shows (body and links come from the request)."""
     data = decision.data
     asked = request.data if request is not None else {}
+    title = str(data.get("title") or asked.get("title") or "")
+    body = str(asked.get("body") or "")
+    bundle = [str(t) for t in data.get("bundle") or ()]
+    if bundle:  # released together (the end of a focus or a meeting): one notice for all
+        title = f"{title} (and {len(bundle)} more held)"
+        body = "\n".join([body, *(f"- {t}" for t in bundle)]).strip()
     return Notice(
         request_id=str(data.get("request_id")),
         decision_id=decision.id,
         time=decision.time,
-        title=str(data.get("title") or asked.get("title") or ""),
-        body=str(asked.get("body") or ""),
+        title=title,
+        body=body,
         severity=str(data.get("severity") or asked.get("severity") or "info"),
         level=str(data.get("level") or "passive"),
         reason=str(data.get("reason") or ""),
