@@ -42,7 +42,7 @@ CASES: list[tuple[str, dict[str, Any], str, str, str]] = [
         "log.anomaly.detected",
         {"path": "/var/log/app.log", "kind": "error_burst", "template": "ERROR db <*>",
          "samples": ["ERROR db timeout"], "baseline": 0.1},
-        "Log error burst in app.log", "error", "log:/var/log/app.log:error_burst:",
+        "Log error burst in app.log", "warning", "log:/var/log/app.log:error_burst:",
     ),
     (
         "component.process.isolated",

@@ -166,3 +166,27 @@ def test_system_clock_uses_the_now_handed_in() -> None:
     notifier = Notifier(Policy(), clock="system")
     made = notifier.handle(request(when=at(0)), at(3))
     assert made[0].time.startswith("2026-03-02T10:03")
+
+
+def test_what_focus_held_interrupts_once_when_it_ends(tmp_path: Path) -> None:
+    """Two requests held by one focus are both delivered when it ends, with one interruption:
+    the more significant leads and names the other, which is shown quietly."""
+    log = _log(tmp_path)
+    notifier = Notifier(Policy(channels=EVERY), clock="events")
+    decisions = _run(
+        notifier,
+        log,
+        [
+            event("attention.focus.changed", {"until": "2026-03-02T10:30:00Z"}, source="vigil.cli"),
+            request("CI failed on main", "error", when=at(5), fingerprint="ci:main"),
+            request("Queue is deep", "warning", when=at(9), fingerprint="queue"),
+            event("file.changed", {"paths": ["src/app.py"]}, when=at(25)),
+            event("clock.ticked", when=at(35)),
+        ],
+    )
+    released = [d for d in decisions if d.data.get("released")]
+    assert _kinds(released) == ["delivered", "delivered"]
+    lead, other = released
+    assert lead.data["interrupts"] is True and lead.data["bundle"] == ["Queue is deep"]
+    assert other.data["interrupts"] is False and other.data["bundled_into"] == lead.id
+    log.db.close()

@@ -146,9 +146,9 @@ def _run_kb(args: argparse.Namespace) -> int:
         return code
 
 
-# Commands that print no notices: the daemon, and the ones whose output is a protocol or a
-# stream that never ends.
-_NO_NOTICES = frozenset({"up", "mcp", "worker", "inbox"})
+# Commands that print no notices: the daemon, the ones whose output is a protocol or a stream
+# that never ends, the inbox (it shows them all) and notify (its own notice waits for the next).
+_NO_NOTICES = frozenset({"up", "mcp", "worker", "inbox", "notify"})
 
 
 def _show_notices(args: argparse.Namespace) -> None:
