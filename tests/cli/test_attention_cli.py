@@ -137,3 +137,27 @@ def test_daemon_raises_decides_and_explains(home: Path) -> None:
     assert why.returncode == 0, why.stderr
     assert "activity" in why.stdout and "significance" in why.stdout
     assert "because of alert.fired" in why.stdout
+
+
+def test_daemon_holds_during_focus_and_releases_when_it_ends(home: Path) -> None:
+    """With the daemon on the system clock: a request during a short focus is deferred, and the
+    daemon's timer releases it when focus ends, as a second decision on the same request."""
+    with daemon(home):
+        assert vigil("focus", "3s", home=home).returncode == 0
+        asked = {"type": "notification.requested",
+                 "data": {"title": "CI failed on main", "severity": "error"}}  # fmt: skip
+        done = vigil("ingest", "-", "--json", home=home, stdin=json.dumps(asked) + "\n")
+        request_id = json.loads(done.stdout)["ids"][0]
+
+        def both() -> list[dict[str, Any]] | None:
+            decisions = [
+                e for e in events(home, "--type", "notification.*")
+                if e["causation_id"] == request_id
+            ]  # fmt: skip
+            return decisions if len(decisions) == 2 else None
+
+        first, second = wait_for(both, timeout=20)
+    assert first["type"] == "notification.deferred" and first["data"]["gate"] == "context"
+    assert second["type"] == "notification.delivered"
+    assert second["data"]["released"]["gate"] == "context"
+    assert second["time"] >= first["data"]["until"][:19]

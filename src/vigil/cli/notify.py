@@ -37,7 +37,9 @@ def add_parser(sub: Any) -> None:
 
     inbox = sub.add_parser("inbox", help="every notification requested, with its decision")
     inbox.add_argument("--json", action="store_true", help="print a JSON array")
-    inbox.add_argument("--limit", type=int, default=50, metavar="N", help="the newest N (50)")
+    inbox.add_argument(
+        "--limit", type=int, metavar="N", help="the newest N (text: 50; --json: all)"
+    )
     inbox.add_argument("--since", metavar="TIME", help="10m, 2h, 3d, today or ISO 8601")
     inbox.set_defaults(func=_lazy("vigil.cli.notify", "cmd_inbox"))
 
@@ -114,9 +116,10 @@ def cmd_inbox(args: argparse.Namespace) -> int:
 
     if args.limit is not None and args.limit < 0:
         raise UsageError("--limit must not be negative")
+    limit = args.limit if args.limit is not None else (None if args.json else 50)
     with open_vigil() as vigil:
         vigil.ensure_schema()
-        entries = inbox(vigil.log, since=_since(args.since), limit=args.limit)
+        entries = inbox(vigil.log, since=_since(args.since), limit=limit)
         take(vigil.settings.home)  # reading the inbox is seeing them: no terminal echo after
     if args.json:
         print(json.dumps(entries, ensure_ascii=False))
