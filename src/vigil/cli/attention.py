@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
-from pathlib import Path
 from typing import Any
 
 
@@ -29,6 +27,9 @@ def _hhmm(stamp: str) -> str:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
+    import json
+    from pathlib import Path
+
     from vigil.app.replay import parse_stream, replay
     from vigil.cli.context import settings as load
     from vigil.cli.events import read_input

@@ -8,11 +8,8 @@ delivered here, exactly once (a daemon started later finds it done).
 from __future__ import annotations
 
 import argparse
-import json
-from datetime import timedelta
 from typing import Any
 
-from vigil.clock import SystemClock, isoformat, parse_iso, parse_since
 from vigil.errors import UsageError
 
 # Registered by `vigil`'s parser on every start: the commands import what they need themselves.
@@ -55,10 +52,14 @@ def add_parser(sub: Any) -> None:
 
 
 def _since(text: str | None) -> str | None:
+    from vigil.clock import SystemClock, isoformat, parse_since
+
     return isoformat(parse_since(text, SystemClock().now())) if text else None
 
 
 def cmd_notify(args: argparse.Namespace) -> int:
+    import json
+
     from vigil.cli.context import open_vigil
     from vigil.events.doorbell import is_listening
 
@@ -110,6 +111,8 @@ def _entry_line(entry: dict[str, Any]) -> str:
 
 
 def cmd_inbox(args: argparse.Namespace) -> int:
+    import json
+
     from vigil.cli.context import open_vigil
     from vigil.notify.channels.terminal import take
     from vigil.notify.inbox import inbox
@@ -132,6 +135,8 @@ def cmd_inbox(args: argparse.Namespace) -> int:
 
 
 def cmd_digest(args: argparse.Namespace) -> int:
+    import json
+
     from vigil.cli.context import open_vigil
     from vigil.notify.inbox import default_since, digest, inbox
 
@@ -160,7 +165,11 @@ def cmd_digest(args: argparse.Namespace) -> int:
 
 
 def cmd_focus(args: argparse.Namespace) -> int:
+    import json
+    from datetime import timedelta
+
     from vigil.cli.context import open_vigil
+    from vigil.clock import isoformat, parse_iso
     from vigil.config import parse_duration
 
     with open_vigil() as vigil:
