@@ -88,6 +88,16 @@ def desktop_busy(state: AttentionState, now: datetime = T0) -> None:
         )
 
 
+def burst(state: AttentionState, now: datetime = T0) -> None:
+    present(state, now)
+    state.interruptions.extend(now - timedelta(seconds=s) for s in (50, 30, 10))
+
+
+def critical_came_back(state: AttentionState, now: datetime = T0) -> None:
+    told(10)(state, now)
+    state.condition("fp:disk").resolved_at = T0 - timedelta(minutes=5)
+
+
 @dataclass
 class Case:
     name: str
@@ -166,6 +176,12 @@ CASES = [
          data={"fingerprint": "fp:disk"}, setup=flapping(None)),
     Case("flapping: folded after that", "suppressed", "throttling", "flapping (3 times",
          data={"fingerprint": "fp:disk"}, setup=flapping(10)),
+    Case("a burst of different failures waits", "suppressed", "throttling", "burst: 3",
+         setup=burst),
+    Case("critical gets through a burst", "delivered", "significance", "spoken", "critical",
+         setup=burst),
+    Case("a critical that came back is news", "delivered", "significance", "spoken",
+         "critical", data={"fingerprint": "fp:disk"}, setup=critical_came_back),
     Case("desktop rate limit", "delivered", "significance", "webhook", setup=desktop_busy,
          expect_channels=("dashboard", "terminal", "webhook")),
 ]  # fmt: skip

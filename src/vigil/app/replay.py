@@ -7,7 +7,8 @@ config (or ``--config F``) but ``clock = "events"``: each event is stored at its
 triaged when it is a failure that the stream does not triage itself, then handed to the raiser
 and to the notifier, in order, so every request is decided at the time its cause happened and
 every deferral is released at its own due time. Decisions recorded in the stream are dropped,
-and so are requests the raiser made: they are made again, by today's rules.
+and so are requests the raiser made from an event the stream holds: they are made again, by
+today's rules.
 
 The report: the interruptions in order (when, where, why), what did not interrupt and why
 (gate and reason), the totals, the digest. Channels are not called: the replay says what would
@@ -204,11 +205,16 @@ def replay(
 
     started = time.perf_counter()
     rules = replace(attention or settings.attention, clock="events")
+    ids = {e.id for e in events}
     kept = [
         e
         for e in events
         if e.type not in DROPPED
-        and not (e.source == RAISER_SOURCE and e.type.startswith(("notification.", "attention.")))
+        and not (  # raised again from its cause; kept when the stream lacks the cause
+            e.source == RAISER_SOURCE
+            and e.type.startswith(("notification.", "attention."))
+            and e.causation_id in ids
+        )
     ]
     triaged = {e.causation_id for e in kept if e.type == catalog.TRIAGE_COMPLETED}
     resolutions: list[tuple[str, str]] = []

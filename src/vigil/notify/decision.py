@@ -47,6 +47,8 @@ class Policy:
     channels: frozenset[str] = frozenset({"dashboard", "terminal", "desktop"})
     thresholds: Mapping[str, float] = field(default_factory=lambda: dict(THRESHOLDS))
     per_hour: Mapping[str, int] = field(default_factory=lambda: dict(PER_HOUR))
+    burst: int = 3  # interruptions within burst_window: more wait in the digest (not critical)
+    burst_window: timedelta = timedelta(minutes=2)
 
     @property
     def remote(self) -> bool:

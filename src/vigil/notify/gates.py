@@ -244,7 +244,8 @@ def throttling(c: Candidate, v: View) -> Candidate | Stop:
                 f"still firing: told {ago(since)} ago ({cond.last_delivered_id}) and not resolved"
                 f" since; again after {ago(policy.cooldown_max)} if it goes on",
             )
-        if since < policy.cooldown_max:
+        news = c.level == CRITICAL and not ongoing  # a critical that came back is news
+        if since < policy.cooldown_max and not news:
             streak = max(1, cond.delivered)
             wait = min(policy.cooldown * 2 ** (streak - 1), policy.cooldown_max)
             if since < wait:
@@ -255,6 +256,16 @@ def throttling(c: Candidate, v: View) -> Candidate | Stop:
                     f"{ago(wait)} after {streak} notice{'s' if streak > 1 else ''} (it doubles)",
                 )
             repeat = streak + 1
+    if c.level == CRITICAL:  # no rate limit holds a critical back
+        return c.step("throttling", "pass", "critical: not rate limited", repeat=repeat)
+    burst = v.state.interrupted_within(now, policy.burst_window)
+    if burst >= policy.burst:
+        return Stop(
+            "suppressed",
+            "throttling",
+            f"burst: {burst} interruptions in the last {ago(policy.burst_window)}; this one waits"
+            " in the digest",
+        )
     full = []
     for channel in INTERRUPTING:
         limit = policy.per_hour.get(channel)

@@ -74,6 +74,7 @@ class AttentionState:
         self.files: OrderedDict[str, datetime] = OrderedDict()
         self.conditions: OrderedDict[str, Condition] = OrderedDict()
         self.sends: dict[str, deque[datetime]] = {}
+        self.interruptions: deque[datetime] = deque()
         self.pending: dict[str, Pending] = {}
         self._timers: list[tuple[datetime, int, str]] = []
         self._timer_seq = 0
@@ -98,6 +99,13 @@ class AttentionState:
         while times and times[0] <= now - window:
             times.popleft()
         return len(times)
+
+    def interrupted_within(self, now: datetime, window: timedelta) -> int:
+        """Interruptions (deliveries on a channel that interrupts) in the last ``window``."""
+        times = self.interruptions
+        while times and times[0] <= now - RATE_WINDOW:
+            times.popleft()
+        return sum(1 for t in times if t > now - window)
 
     def next_due(self) -> datetime | None:
         """When the earliest pending deferral is to be looked at again."""
@@ -222,3 +230,5 @@ class AttentionState:
             cond.flap_told = moment
         for channel in data.get("channels") or ():
             self.sends.setdefault(str(channel), deque()).append(moment)
+        if data.get("interrupts"):
+            self.interruptions.append(moment)
