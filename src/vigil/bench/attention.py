@@ -29,7 +29,7 @@ from typing import Any
 from vigil.bench import stats
 from vigil.bench.alertmanager import Signal, notifications
 from vigil.bench.harness import Check, Context, Result
-from vigil.clock import SystemClock, isoformat, parse_iso
+from vigil.clock import SystemClock, parse_iso
 from vigil.events import catalog
 from vigil.events.log import SqliteEventLog
 from vigil.events.model import Event, new_event
@@ -288,5 +288,5 @@ def run(ctx: Context) -> Result:
         "must-see: critical requests and a person's own; interruptions: deliveries on desktop, "
         "webhook or spoken (terminal and dashboard do not interrupt)"
     )
-    result.notes.append(f"day file: {isoformat(SystemClock().now())[:10]} run of {DAY}")
+    result.notes.append(f"day: {DAY / 'day.jsonl'} with {DAY / 'config.toml'}")
     return result
