@@ -14,6 +14,10 @@ The tree::
     ├── SourceError                 a source (command, file, git) failed to produce events
     ├── DaemonError                 the daemon cannot start or cannot be reached
     ├── CircuitOpen                 a circuit breaker refuses calls for now (name, retry_after)
+    ├── ChannelError                a notification channel did not deliver (``channel``)
+    │   ├── ChannelFailed           transient (timeout, 5xx, 429, a crashed helper): retried
+    │   ├── ChannelRejected         the receiver refused it (4xx): not retried
+    │   └── ChannelUnavailable      cannot work here (no session bus, no synthesiser): skipped
     └── ProviderError               a model provider failed (``provider`` in details)
         ├── ProviderUnavailable     cannot be reached, 5xx, timed out, stream cut off
         ├── RateLimited             429; ``retry_after`` seconds when the provider said
@@ -110,6 +114,22 @@ class CircuitOpen(VigilError):
         )
         self.name = name
         self.retry_after = retry_after
+
+
+class ChannelError(VigilError):
+    """A notification channel did not deliver; ``details["channel"]`` names it."""
+
+
+class ChannelFailed(ChannelError):
+    """A transient failure (timeout, 5xx, 429, a helper program that crashed): retried."""
+
+
+class ChannelRejected(ChannelError):
+    """The receiver refused the notice (a 4xx answer): retrying would not help."""
+
+
+class ChannelUnavailable(ChannelError):
+    """The channel cannot work on this machine now (no session bus, no synthesiser)."""
 
 
 class ProviderError(VigilError):

@@ -151,3 +151,30 @@ class FunctionProvider:
         for start in range(0, len(text), 16):
             yield Chunk(text=text[start : start + 16])
         yield Chunk(response=response)
+
+
+# -- notification channels ---------------------------------------------------------------------
+
+from typing import Any  # noqa: E402
+
+from vigil.notify.channels import Notice  # noqa: E402
+
+
+class RecordingChannel:
+    """A channel that keeps what it is sent; ``fail_with`` makes every send raise it."""
+
+    def __init__(self, name: str, *, fail_with: Exception | None = None) -> None:
+        self.name = name
+        self.fail_with = fail_with
+        self.notices: list[Notice] = []
+        self.why_unavailable: str | None = None
+
+    def unavailable(self) -> str | None:
+        return self.why_unavailable
+
+    async def send(self, notice: Notice) -> dict[str, Any] | None:
+        await asyncio.sleep(0)
+        if self.fail_with is not None:
+            raise self.fail_with
+        self.notices.append(notice)
+        return None

@@ -175,6 +175,20 @@ def _degraded(port: int) -> bool:
     return code == 503 and any("storage" in r for r in body["reasons"])
 
 
+def _empty_wal(home: Path) -> None:
+    """Checkpoint the WAL and truncate it, so the next write needs new disk space: a WAL that
+    already grew past its checkpoint is reused in place and would take writes on a full disk."""
+    conn = sqlite3.connect(home / "vigil.db", timeout=10)
+    try:
+        for _ in range(200):
+            busy, _, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            if not busy:
+                return
+            time.sleep(0.05)
+    finally:
+        conn.close()
+
+
 def _fill(directory: Path) -> Path:
     filler = directory / "filler.bin"
     chunk = b"\0" * (1024 * 1024)
@@ -220,6 +234,7 @@ def test_full_then_read_only_disk_degrades_and_recovers(tmp_path: Path) -> None:
             wait_for(lambda: len(_triage_causes(home)) == 20, timeout=20)
             stored = len(_failures(home))
 
+            _empty_wal(home)
             filler = _fill(mnt)
             refused = vigil("ingest", "-", home=home, stdin=lines)
             assert refused.returncode != 0

@@ -25,10 +25,13 @@ from vigil.events import catalog
 from vigil.events.doorbell import ring
 from vigil.events.log import SqliteEventLog
 from vigil.events.model import Event, new_event
+from vigil.handlers.raiser import RAISES_FOR
+from vigil.notify.topics import OBSERVED as NOTIFIER_TYPES
 from vigil.storage import Database
 
 if TYPE_CHECKING:
-    from vigil.events.bus import Handler
+    from vigil.app.attention import AttentionService
+    from vigil.events.bus import AsyncHandler, Handler
     from vigil.handlers.enricher import Enricher
     from vigil.handlers.learner import Learner
     from vigil.handlers.triage import Diagnosis, Triage
@@ -50,10 +53,15 @@ BREAKER_EVENTS = {
 
 # The durable consumers the daemon runs: (name, event types). Names are stored offsets: never
 # rename one without a migration of ``consumer_offsets``.
+# The attention consumers: ``raiser`` turns what happened into requests (handlers.raiser),
+# ``notifier`` decides them, ``deliverer`` sends the delivered ones (app.attention).
 CONSUMERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("triage", (catalog.BUILD_RUN_FAILED,)),
     ("learner", (catalog.BUILD_RUN_PASSED,)),
     ("enricher", (catalog.TRIAGE_COMPLETED,)),
+    ("raiser", RAISES_FOR),
+    ("notifier", NOTIFIER_TYPES),
+    ("deliverer", (catalog.NOTIFICATION_DELIVERED,)),
 )
 
 
@@ -63,7 +71,7 @@ class Subscription:
 
     name: str
     patterns: tuple[str, ...]
-    handler: Handler
+    handler: Handler | AsyncHandler
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,12 +257,24 @@ class Vigil:
                 "red state not kept", extra={"error": str(exc)}
             )
 
-    def subscriptions(self, enricher: Enricher | None = None) -> list[Subscription]:
+    def subscriptions(
+        self, enricher: Enricher | None = None, attention: AttentionService | None = None
+    ) -> list[Subscription]:
         """The durable consumers, in the order they are started (the enricher only when the
-        caller built one: it needs the provider chain, which is built asynchronously)."""
-        handlers: dict[str, Any] = {"triage": self.triage.handle, "learner": self.learner.handle}
+        caller built one: it needs the provider chain, which is built asynchronously; the
+        notifier and the deliverer only with the attention service that holds their state)."""
+        from vigil.handlers.raiser import Raiser
+
+        handlers: dict[str, Any] = {
+            "triage": self.triage.handle,
+            "learner": self.learner.handle,
+            "raiser": Raiser(self.log).handle,
+        }
         if enricher is not None:
             handlers["enricher"] = enricher.handle
+        if attention is not None:
+            handlers["notifier"] = attention.decide
+            handlers["deliverer"] = attention.deliver
         return [
             Subscription(name, patterns, handlers[name])
             for name, patterns in CONSUMERS

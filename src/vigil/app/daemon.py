@@ -13,6 +13,10 @@ thread), then the probes (stage 0); then the stop is recorded and the database c
 Supervisor hooks become events here (the reliability layer stays generic):
 ``component.process.restarted``, ``component.process.isolated`` and, for isolation, a
 ``notification.requested`` so a person is told.
+
+Attention (``vigil.app.attention``): the raiser, the notifier and the deliverer are durable
+consumers like the others; the notifier's state is rebuilt from the log before they start, and
+on the system clock a supervised timer releases deferrals when they are due.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from typing import Any
 
 from vigil import __version__
 from vigil.app import Vigil
+from vigil.app.attention import AttentionService
 from vigil.app.components import HttpComponent, StorageProbe, WatchdogComponent, bind
 from vigil.app.logs import configure as configure_logging
 from vigil.app.systemd import Notifier
@@ -41,6 +46,7 @@ from vigil.events import catalog
 from vigil.events.bus import EventBus
 from vigil.events.doorbell import Doorbell
 from vigil.events.model import Event
+from vigil.notify.channels.dashboard import Broadcast
 from vigil.reasoning.chain import FallbackChain
 from vigil.reliability.metrics import Metrics, MetricsUpkeep
 from vigil.reliability.resources import ResourceSampler
@@ -85,6 +91,8 @@ class Daemon:
         self._reports: set[asyncio.Task[Any]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self.chain: FallbackChain | None = None
+        self.attention: AttentionService | None = None
+        self.notices: Broadcast | None = None  # delivered notices, live (the dashboard's stream)
         self.vigil.record_breaker_changes = False  # published right away below instead
         self.vigil.breakers.on_change(self._breaker_changed)
         self.vigil.breakers.on_call(self._dependency_called)
@@ -190,21 +198,15 @@ class Daemon:
         )
 
     def _component_isolated(self, name: str, reason: str) -> None:
+        """Published here, with its request, rather than through the raiser consumer: the
+        component isolated may be the raiser itself. The request comes from the raiser's
+        mapping all the same (one place says how Vigil asks)."""
+        from vigil.handlers.raiser import requests_for
+
         isolated = self.bus.event(
             catalog.COMPONENT_ISOLATED, {"component": name, "error": reason}, subject=name
         )
-        notice = self.bus.event(
-            catalog.NOTIFICATION_REQUESTED,
-            {
-                "severity": "error",
-                "title": f"Vigil isolated its component {name}",
-                "body": f"It crashed too often ({reason}); the rest keeps running. "
-                "Restart the daemon once the cause is fixed.",
-            },
-            subject=name,
-            cause=isolated,
-        )
-        self._report(isolated, notice)
+        self._report(isolated, *requests_for(isolated))
         self.notifier.notify(f"STATUS=degraded: {name} isolated")
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -259,14 +261,24 @@ class Daemon:
         from vigil.api.prometheus import render_latest
 
         self.chain = await self.vigil.build_chain(self.vigil.workspace(Path.cwd()))
-        for sub in self.vigil.subscriptions(self.vigil.enricher(self.chain)):
-            handler = sub.handler
+        self.attention = AttentionService(self.vigil, breakers=self.vigil.breakers)
+        self.attention.bus = self.bus
+        self.notices = self.attention.broadcast
+        rebuilt = await self.vigil.db.call(self.attention.rebuild)
+        log.info("attention state rebuilt", extra={"events": rebuilt})
+        subscriptions = self.vigil.subscriptions(self.vigil.enricher(self.chain), self.attention)
+        for sub in subscriptions:
+            handler: Any = sub.handler
             if not inspect.iscoroutinefunction(handler):
                 handler = self.metrics.wrap("handler_seconds", handler, consumer=sub.name)
             self.bus.add_consumer(sub.name, sub.patterns, handler)
         await self.bus.open()
         for name, runner in self.bus.runners(BUS_HEARTBEAT_S / 2).items():
             self.supervisor.add(Spec(name, runner, heartbeat=BUS_HEARTBEAT_S, stage=STAGE_BUS))
+        if not self.attention.events_clock:
+            self.supervisor.add(
+                Spec("attention.timer", self.attention.timer, heartbeat=60.0, stage=STAGE_BUS)
+            )
         app = create_app(
             health=self.health,
             ready=self.ready,

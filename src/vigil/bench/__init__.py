@@ -23,6 +23,8 @@ Sections, in run order (one module each)::
     ask            `vigil ask` answered by rules, end to end; skipping an open breaker
     reasoning      the embedded model on real failures (fix picked, file named, enrichment
                    latency and valid JSON) vs a keyword matcher and a template summary
+    attention      gate decision latency vs the bare chain shape; a storm; a recorded day
+                   replayed on the event clock vs Alertmanager's default timers
 
 Report shape::
 
@@ -60,6 +62,7 @@ SECTIONS: tuple[str, ...] = (
     "red_state",
     "ask",
     "reasoning",
+    "attention",
 )
 
 __all__ = ["SECTIONS"]

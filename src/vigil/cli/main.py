@@ -115,11 +115,15 @@ def build_parser() -> Parser:
     deadletters.add_argument("--limit", type=int, default=50, metavar="N")
     deadletters.set_defaults(func=_lazy("vigil.cli.events", "cmd_dead_letters"))
 
+    from vigil.cli.attention import add_parser as add_attention
     from vigil.cli.kb import add_parser as add_kb
+    from vigil.cli.notify import add_parser as add_notify
     from vigil.cli.stats import add_parser as add_stats
 
     add_kb(sub)
     add_stats(sub)
+    add_notify(sub)
+    add_attention(sub)
     return parser
 
 
@@ -142,6 +146,31 @@ def _run_kb(args: argparse.Namespace) -> int:
         return code
 
 
+# Commands that print no notices: the daemon, the ones whose output is a protocol or a stream
+# that never ends, the inbox (it shows them all) and notify (its own notice waits for the next).
+_NO_NOTICES = frozenset({"up", "mcp", "worker", "inbox", "notify"})
+
+
+def _show_notices(args: argparse.Namespace) -> None:
+    """Notices the terminal channel left for the next command (one ``stat`` when none)."""
+    if args.command in _NO_NOTICES or getattr(args, "follow", False):
+        return
+    from vigil.config import default_home
+
+    path = default_home() / "run" / "notices.jsonl"
+    try:
+        if not path.exists():
+            return
+    except OSError:
+        return
+    from vigil.notify.channels.terminal import show
+
+    try:
+        show(default_home(), sys.stderr)
+    except OSError:
+        pass
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     try:
@@ -154,6 +183,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.print_help(sys.stderr)
             return 2
         code: int = args.func(args)
+        _show_notices(args)
         return code
     except VigilError as exc:
         print(f"vigil: error: {exc}", file=sys.stderr)

@@ -1,4 +1,5 @@
-"""``vigil why ID``: what a triage, an enrichment or an answer was based on, from its receipts.
+"""``vigil why ID``: what a triage, an enrichment or an answer was based on, from its receipts;
+for a notification (its request or any decision about it), every gate's say, from the decisions.
 
 ID may be a receipt id (``rc_...``), a failure event, its ``triage.completed`` or its
 ``triage.enriched`` event: each leads to the failure's receipts.
@@ -95,9 +96,27 @@ def _lines(receipt: Any) -> list[str]:
     return lines
 
 
+def _why_notification(vigil: Any, identifier: str, as_json: bool) -> bool:
+    """Explain a notification request or decision; ``False`` when the id is neither."""
+    from vigil.cli.notify import explain, explain_lines
+
+    if identifier.startswith("rc_"):
+        return False
+    found = explain(vigil, vigil.log.get(identifier))
+    if found is None:
+        return False
+    if as_json:
+        print(json.dumps({"id": identifier, **found}, ensure_ascii=False))
+    else:
+        print("\n".join(explain_lines(found)))
+    return True
+
+
 def cmd_why(args: argparse.Namespace) -> int:
     with open_vigil() as vigil:
         vigil.ensure_schema()
+        if _why_notification(vigil, args.id, args.json):
+            return 0
         subject, receipts, event = _subject_of(vigil, args.id)
         if args.json:
             print(

@@ -27,6 +27,39 @@ NOTIFICATION_REQUESTED = "notification.requested"
 BREAKER_OPENED = "breaker.opened"
 BREAKER_HALF_OPENED = "breaker.half_opened"
 BREAKER_CLOSED = "breaker.closed"
+# Attention (issue 16): the notifier's decisions, focus, the event clock.
+NOTIFICATION_DELIVERED = "notification.delivered"
+NOTIFICATION_DEFERRED = "notification.deferred"
+NOTIFICATION_SUPPRESSED = "notification.suppressed"
+NOTIFICATION_FAILED = "notification.failed"
+NOTIFICATION_DECISIONS = (NOTIFICATION_DELIVERED, NOTIFICATION_DEFERRED, NOTIFICATION_SUPPRESSED)
+ATTENTION_FOCUS_CHANGED = "attention.focus.changed"
+ATTENTION_CONDITION_RESOLVED = "attention.condition.resolved"
+CLOCK_TICKED = "clock.ticked"
+
+
+class NotificationRequested(TypedDict):
+    """Payload of ``notification.requested``: any part of Vigil asks the notifier with it."""
+
+    title: str
+    body: NotRequired[str]
+    severity: str  # info | warning | error | critical
+    fingerprint: NotRequired[str]  # what makes two requests "the same thing"
+    subject: NotRequired[str]
+    links: NotRequired[list[Any]]
+    signals: NotRequired[dict[str, Any]]  # facts for the gates (novel, branch, resolvable...)
+
+
+class NotificationDecision(TypedDict):
+    """Payload of ``notification.delivered|deferred|suppressed``; causation = the request."""
+
+    request_id: str
+    gate: str
+    reason: str
+    score: float
+    channel: NotRequired[str]  # delivered: the most interrupting channel it went to
+    channels: NotRequired[list[str]]
+    until: NotRequired[str]  # deferred: when it is looked at again
 
 
 class GitState(TypedDict, total=False):

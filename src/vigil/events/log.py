@@ -272,6 +272,22 @@ class SqliteEventLog:
         )
         return [_from_row(r) for r in rows]
 
+    def caused_by(self, ids: Sequence[str], patterns: Sequence[str] = ()) -> list[Event]:
+        """Events whose ``causation_id`` is one of ``ids`` and whose type matches, oldest first."""
+        found: list[Event] = []
+        where, params = glob_clause(patterns)
+        for start in range(0, len(ids), 500):
+            chunk = list(ids[start : start + 500])
+            marks = ", ".join("?" * len(chunk))
+            rows = self.db.query(
+                f"SELECT {_COLUMNS} FROM events WHERE causation_id IN ({marks}) AND {where}"
+                " ORDER BY seq",
+                [*chunk, *params],
+            )
+            found.extend(_from_row(r) for r in rows)
+        found.sort(key=lambda e: e.seq or 0)
+        return found
+
     def backlog(self, consumer: str, patterns: Sequence[str] = ()) -> int:
         """How many matching events ``consumer`` has still to handle."""
         where, params = glob_clause(patterns)
