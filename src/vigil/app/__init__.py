@@ -27,6 +27,7 @@ from vigil.storage import Database
 
 if TYPE_CHECKING:
     from vigil.events.bus import Handler
+    from vigil.guard.control import Control
     from vigil.handlers.enricher import Enricher
     from vigil.handlers.learner import Learner
     from vigil.handlers.triage import Diagnosis, Triage
@@ -51,6 +52,7 @@ CONSUMERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("triage", (catalog.BUILD_RUN_FAILED,)),
     ("learner", (catalog.BUILD_RUN_PASSED,)),
     ("enricher", (catalog.TRIAGE_COMPLETED,)),
+    ("control.requests", (catalog.ACTION_REQUESTED,)),
 )
 
 
@@ -115,6 +117,9 @@ class Vigil:
         self.log = SqliteEventLog(self.db, self.clock)
         self.record_breaker_changes = True
         self._breaker_events: list[Event] = []
+        # Who records control's events, and how others hear of them (the daemon changes both).
+        self.source = "vigil.cli"
+        self.on_stored: Any = lambda: ring(settings.home)
 
     @classmethod
     def open(cls, settings: Settings, clock: Clock | None = None) -> Vigil:
@@ -181,6 +186,13 @@ class Vigil:
         return ReceiptStore(self.db, self.clock)
 
     @cached_property
+    def control(self) -> Control:
+        """Proposals, the policy and their events (``vigil.guard``)."""
+        from vigil.app.control import build_control
+
+        return build_control(self, source=self.source, on_stored=self.on_stored)
+
+    @cached_property
     def history(self) -> RunHistory:
         from vigil.memory.history import RunHistory
 
@@ -224,7 +236,10 @@ class Vigil:
     def subscriptions(self, enricher: Enricher | None = None) -> list[Subscription]:
         """The durable consumers, in the order they are started (the enricher only when the
         caller built one: it needs the provider chain, which is built asynchronously)."""
+        from vigil.app.control import requests_handler
+
         handlers: dict[str, Any] = {"triage": self.triage.handle, "learner": self.learner.handle}
+        handlers["control.requests"] = requests_handler(self.control)
         if enricher is not None:
             handlers["enricher"] = enricher.handle
         return [
@@ -279,7 +294,10 @@ class Vigil:
 
     def ensure_schema(self) -> None:
         """Apply every namespace's migrations (the daemon does this at start)."""
+        from vigil.guard.proposals import ProposalStore
+
         _ = self.history, self.knowledge, self.receipts
+        ProposalStore(self.db)  # the table only: a bad [control] config must not stop a run
 
     # -- publishing from this process ------------------------------------------------------------
 

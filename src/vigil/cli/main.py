@@ -115,11 +115,13 @@ def build_parser() -> Parser:
     deadletters.add_argument("--limit", type=int, default=50, metavar="N")
     deadletters.set_defaults(func=_lazy("vigil.cli.events", "cmd_dead_letters"))
 
+    from vigil.cli.control import add_parser as add_control
     from vigil.cli.kb import add_parser as add_kb
     from vigil.cli.stats import add_parser as add_stats
 
     add_kb(sub)
     add_stats(sub)
+    add_control(sub)
     return parser
 
 

@@ -247,9 +247,11 @@ class Policy:
             verdict = Verdict(risk="high").deny(
                 f"the policy could not evaluate this action ({type(exc).__name__}: {exc})"
             )
-        risk = action.risk if RISK_ORDER[action.risk] > RISK_ORDER[verdict.risk] else verdict.risk
-        if action.kind == kinds.RERUN and verdict.allowed:
-            risk = "low" if risk != "high" else risk  # it already ran: same command, same place
+        if action.kind in (kinds.RUN_COMMAND, kinds.RERUN):
+            risk = verdict.risk  # what the command does decides (see vigil.guard.commands)
+        else:
+            higher = RISK_ORDER[action.risk] > RISK_ORDER[verdict.risk]
+            risk = action.risk if higher else verdict.risk
         return Decision(
             allowed=verdict.allowed,
             risk=risk,
