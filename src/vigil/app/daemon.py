@@ -292,7 +292,9 @@ class Daemon:
 
         actions = build_runner(self.vigil.control, self.clock, self._restart_component)
         self.control = ControlComponent(self.vigil.control, actions, self.bus, self.clock)
-        self.supervisor.add(Spec("control", self.control, heartbeat=BUS_HEARTBEAT_S, stage=STAGE_BUS))
+        self.supervisor.add(
+            Spec("control", self.control, heartbeat=BUS_HEARTBEAT_S, stage=STAGE_BUS)
+        )
         app = create_app(
             health=self.health,
             ready=self.ready,

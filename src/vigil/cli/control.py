@@ -51,7 +51,9 @@ def add_parser(sub: Any) -> None:
     propose.add_argument("argv", nargs=argparse.REMAINDER, help="the command and its arguments")
     propose.set_defaults(func=_lazy("vigil.cli.control", "cmd_propose"))
 
-    proposals = sub.add_parser("proposals", help="proposals waiting for a person (--all: every one)")
+    proposals = sub.add_parser(
+        "proposals", help="proposals waiting for a person (--all: every one)"
+    )
     proposals.add_argument("--all", action="store_true", help="decided ones too")
     proposals.add_argument("--json", action="store_true", help="print a JSON array")
     proposals.set_defaults(func=_lazy("vigil.cli.control", "cmd_proposals"))
@@ -87,7 +89,9 @@ def cmd_propose(args: argparse.Namespace) -> int:
     if argv and argv[0] == "--":
         argv = argv[1:]
     if not argv:
-        raise UsageError("vigil propose: give the command after --, e.g. vigil propose -- make test")
+        raise UsageError(
+            "vigil propose: give the command after --, e.g. vigil propose -- make test"
+        )
     expires = parse_duration(args.expires, "--expires") if args.expires else None
     command: dict[str, Any] = {"argv": argv, "cwd": os.getcwd()}
     if args.keep_env:
@@ -121,7 +125,7 @@ def cmd_proposals(args: argparse.Namespace) -> int:
     with open_vigil() as vigil:
         vigil.ensure_schema()
         vigil.control.expire_due()
-        found = vigil.control.store.list(include_all=args.all)
+        found = vigil.control.store.find(include_all=args.all)
     if args.json:
         print(json.dumps([p.to_dict() for p in found], ensure_ascii=False))
         return 0
@@ -131,11 +135,11 @@ def cmd_proposals(args: argparse.Namespace) -> int:
     for p in found:
         mark = STATUS_MARK.get(p.status, " ")
         flag = "  ⚠ flagged" if p.flags else ""
-        when = (
-            f"expires {p.expires_at[:19].replace('T', ' ')}"
-            if p.status == "pending"
-            else f"{p.decided_by or ''} {(p.finished_at or p.decided_at or '')[:19].replace('T', ' ')}"
-        )
+        if p.status == "pending":
+            when = f"expires {p.expires_at[:19].replace('T', ' ')}"
+        else:
+            moment = (p.finished_at or p.decided_at or "")[:19].replace("T", " ")
+            when = f"{p.decided_by or ''} {moment}"
         print(f"{mark} {p.id}  {p.status:<8} {p.risk:<6} {p.effect}{flag}")
         extra = f"    by {p.proposer}; {when.strip()}"
         if p.why:

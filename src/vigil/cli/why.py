@@ -98,6 +98,13 @@ def _lines(receipt: Any) -> list[str]:
 def cmd_why(args: argparse.Namespace) -> int:
     with open_vigil() as vigil:
         vigil.ensure_schema()
+        from vigil.guard.chain import proposal_behind
+
+        proposal = proposal_behind(args.id, vigil.control.store, vigil.log, vigil.receipts)
+        if proposal is not None:  # a proposal, its events or receipts: walk its chain
+            from vigil.cli.why_action import print_chain
+
+            return print_chain(vigil, args.id, proposal, args.json)
         subject, receipts, event = _subject_of(vigil, args.id)
         if args.json:
             print(

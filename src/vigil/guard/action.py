@@ -45,7 +45,7 @@ _REV = re.compile(r"^[0-9a-fA-F]{7,64}$")
 
 @dataclass(frozen=True, slots=True)
 class Action:
-    """One validated action: ``kind``, normalised ``args`` (JSON-able), base ``risk``, ``effect``."""
+    """One validated action: ``kind``, normalised ``args`` (JSON), base ``risk``, ``effect``."""
 
     kind: str
     args: Mapping[str, Any]

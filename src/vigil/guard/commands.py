@@ -48,7 +48,9 @@ from vigil.guard.shell import Command, ShellUnsupported, Word, parse
 RISK_ORDER = {"low": 0, "medium": 1, "high": 2}
 
 NEVER: dict[str, str] = {
-    **dict.fromkeys(("sudo", "su", "doas", "pkexec", "runuser", "sg", "newgrp"), "gains privileges"),
+    **dict.fromkeys(
+        ("sudo", "su", "doas", "pkexec", "runuser", "sg", "newgrp"), "gains privileges"
+    ),
     **dict.fromkeys(("eval", "source", ".", "exec-shell"), "runs code the policy cannot see"),
     **dict.fromkeys(
         ("dd", "mkfs", "fdisk", "sfdisk", "parted", "wipefs", "shred", "mkswap", "swapon"),
@@ -75,7 +77,9 @@ NEVER: dict[str, str] = {
         ("setsid", "nohup", "disown", "daemonize", "at", "batch", "crontab", "screen", "tmux"),
         "would escape the execution bounds",
     ),
-    **dict.fromkeys(("chown", "chgrp", "chattr", "setfacl", "setcap", "capsh"), "changes ownership"),
+    **dict.fromkeys(
+        ("chown", "chgrp", "chattr", "setfacl", "setcap", "capsh"), "changes ownership"
+    ),
     **dict.fromkeys(
         ("docker", "podman", "kubectl", "nsenter", "unshare", "lxc", "virsh"),
         "controls containers or namespaces",
@@ -624,8 +628,14 @@ def _judge_git(args: Sequence[Word], place: Place, rules: CommandRules, v: Verdi
         v.notes.append(f"allow: git {sub.text} (read)")
         if any(t.startswith(("--output", "--ext-diff", "--textconv")) for t in texts):
             v.deny(f"git {sub.text} with an option that writes files or runs commands")
-        _judge_args([w for w in rest if "/" in w.text or w.text.startswith(("~", "."))], place,
-                    rules, v, write=False, inert=False)
+        _judge_args(
+            [w for w in rest if "/" in w.text or w.text.startswith(("~", "."))],
+            place,
+            rules,
+            v,
+            write=False,
+            inert=False,
+        )
         return
     if sub.text in GIT_WRITE:
         v.raise_risk("high" if sub.text in ("reset", "clean", "checkout", "restore") else "medium")

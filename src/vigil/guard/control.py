@@ -218,7 +218,7 @@ class Control:
         proposed = replace(proposed, data=_proposed_data(proposal))
         events = [proposed]
         if status == "denied":
-            data = {"proposal_id": proposal.id, "by": "policy", "via": "policy"}
+            data: dict[str, Any] = {"proposal_id": proposal.id, "by": "policy", "via": "policy"}
             data |= {"stage": "proposal", "reasons": list(decision.reasons)}
             events.append(self._event(catalog.ACTION_DENIED, data, proposal, proposed.id))
         elif status == "approved":
@@ -247,7 +247,9 @@ class Control:
         stored = self._commit(write)
         return Change(proposal, tuple(stored))
 
-    def handler_outcome(self, proposal: Proposal, receipt: Callable[[], object]) -> Callable[[], None]:
+    def handler_outcome(
+        self, proposal: Proposal, receipt: Callable[[], object]
+    ) -> Callable[[], None]:
         """The store writes of a prepared proposal, for a bus handler's ``Outcome.apply``."""
 
         def apply() -> None:
@@ -258,7 +260,9 @@ class Control:
         return apply
 
     def _ask_person(self, proposal: Proposal, proposed: Event) -> Event:
-        flagged = " (flagged: it may come from instructions planted in data)" if proposal.flags else ""
+        flagged = (
+            " (flagged: it may come from instructions planted in data)" if proposal.flags else ""
+        )
         return self._event(
             catalog.NOTIFICATION_REQUESTED,
             {
@@ -357,7 +361,9 @@ class Control:
             event = self._event(catalog.ACTION_DENIED, data, current, current.event_id)
             changes = {"status": "denied", "decided_by": approver.by, "decided_via": approver.via}
             changes |= {"decided_at": now, "decision_why": reason, "decision_event": event.id}
-            if not self.store.move(conn, current.id, ("pending", "approved"), changes, unstarted=True):
+            if not self.store.move(
+                conn, current.id, ("pending", "approved"), changes, unstarted=True
+            ):
                 raise ProposalStateError(
                     _state_message(self.store.get(current.id), "deny"), status="changed"
                 )
@@ -428,8 +434,8 @@ class Control:
 
         def write(conn: Any) -> Sequence[Event]:
             if not decision.allowed:
-                data = {"proposal_id": current.id, "by": "policy", "via": "policy"}
-                data |= {"stage": "execution", "reasons": list(decision.reasons)}
+                data: dict[str, Any] = {"proposal_id": current.id, "by": "policy"}
+                data |= {"via": "policy", "stage": "execution", "reasons": list(decision.reasons)}
                 event = self._event(catalog.ACTION_DENIED, data, current, current.decision_event)
                 changes = {"status": "denied", "policy": decision.to_dict()}
                 changes |= {"decided_by": "policy", "decided_via": "policy", "decided_at": now}
@@ -512,7 +518,9 @@ class Control:
 def _check_person(approver: Approver) -> None:
     by = (approver.by or "").strip()
     if approver.via not in PERSON_VIAS:
-        raise ValidationError(f"approvals come from a person (cli, api, dashboard, voice), not {approver.via!r}")
+        raise ValidationError(
+            f"approvals come from a person (cli, api, dashboard, voice), not {approver.via!r}"
+        )
     if not by or by.lower().startswith(("model", "policy", "config", "clock")):
         raise ValidationError(f"{by or 'nobody'!r} cannot approve or deny: only a person can")
 
@@ -528,12 +536,15 @@ def _state_message(proposal: Proposal, verb: str) -> str:
             f" via {proposal.decided_via} at {when}"
         )
     if status == "expired":
-        return f"cannot {verb} {proposal.id}: it expired at {proposal.expires_at[:19].replace('T', ' ')}"
+        expired = proposal.expires_at[:19].replace("T", " ")
+        return f"cannot {verb} {proposal.id}: it expired at {expired}"
     if status == "denied":
         who = "the policy" if proposal.decided_by == "policy" else proposal.decided_by
         why = f": {proposal.decision_why}" if proposal.decision_why else ""
         return f"cannot {verb} {proposal.id}: it was denied by {who}{why}"[:400]
-    return f"cannot {verb} {proposal.id}: it already {status} at {(proposal.finished_at or '')[:19]}"
+    return (
+        f"cannot {verb} {proposal.id}: it already {status} at {(proposal.finished_at or '')[:19]}"
+    )
 
 
 def _evidence(evidence: Mapping[str, Any] | None) -> dict[str, Any]:

@@ -424,7 +424,9 @@ def _reason(limit: str | None, code: int | None, sig: int | None, bounds: Bounds
     if limit == "timeout":
         return f"stopped: still running after {bounds.timeout_s:g} s (time limit)"
     if limit == "output":
-        return f"stopped: printed more than {bounds.output_bytes // (1024 * 1024)} MiB (output limit)"
+        return (
+            f"stopped: printed more than {bounds.output_bytes // (1024 * 1024)} MiB (output limit)"
+        )
     if limit == "cancelled":
         return "stopped: Vigil is shutting down"
     if limit == "cpu":

@@ -68,9 +68,9 @@ def parse_duration(text: str | float | int, what: str = "duration") -> float:
         match = _DURATION.match(str(text).lower())
         if not match:
             raise UsageError(f"not a {what}: {text!r} (use 90s, 30m, 2h or 1d)")
-        seconds = float(match.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[
-            match.group(2) or "s"
-        ]
+        seconds = (
+            float(match.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[match.group(2) or "s"]
+        )
     if not seconds > 0:
         raise UsageError(f"a {what} must be positive, got {text!r}")
     return seconds

@@ -168,7 +168,7 @@ class ProposalStore:
             raise NotFoundError(f"no proposal with id {proposal_id!r}")
         return _from_row(row)
 
-    def list(self, *, include_all: bool = False, limit: int = 200) -> list[Proposal]:
+    def find(self, *, include_all: bool = False, limit: int = 200) -> list[Proposal]:
         """Pending proposals (``include_all``: every one), newest first."""
         where = "1" if include_all else "status = 'pending'"
         rows = self.db.query(
@@ -229,10 +229,8 @@ class ProposalStore:
             if name in _JSON and value is not None:
                 value = json.dumps(value, default=str, ensure_ascii=False)
             values.append(value)
-        conn.execute(
-            f"INSERT INTO proposals ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(values))})",
-            values,
-        )
+        marks = ", ".join("?" * len(values))
+        conn.execute(f"INSERT INTO proposals ({', '.join(_COLUMNS)}) VALUES ({marks})", values)
 
     def move(
         self,

@@ -120,7 +120,10 @@ class ActionRunner:
         spec = source if args.get("source_kind", "blob") == "blob" else f"{source}:{relative}"
         git = ["git", "-C", place.project]
         size = subprocess.run(
-            [*git, "cat-file", "-s", spec], capture_output=True, text=True, timeout=self.git_timeout_s
+            [*git, "cat-file", "-s", spec],
+            capture_output=True,
+            text=True,
+            timeout=self.git_timeout_s,
         )
         if size.returncode != 0:
             return {"ok": False, "reason": f"git has no {spec}: {size.stderr.strip()[:300]}"}
@@ -137,7 +140,11 @@ class ActionRunner:
         with contextlib.suppress(OSError):
             shutil.copymode(target, scratch)
         os.replace(scratch, target)
-        return {"ok": True, "reason": f"restored {relative} from {spec}", "bytes": len(content.stdout)}
+        return {
+            "ok": True,
+            "reason": f"restored {relative} from {spec}",
+            "bytes": len(content.stdout),
+        }
 
     def _post(self, args: Mapping[str, Any]) -> dict[str, Any]:
         url = self.control.policy.config.webhooks.get(str(args["webhook"]))

@@ -378,6 +378,9 @@ def _matching(s: str, open_at: int) -> int:
 
 def _is_assignment(word: Word) -> bool:
     name, eq, _ = word.text.partition("=")
-    return bool(eq) and bool(name) and (name[0].isalpha() or name[0] == "_") and all(
-        ch.isalnum() or ch == "_" for ch in name
+    return (
+        bool(eq)
+        and bool(name)
+        and (name[0].isalpha() or name[0] == "_")
+        and all(ch.isalnum() or ch == "_" for ch in name)
     )

@@ -9,7 +9,8 @@ error a model can read and correct.
 
 Every tool only reads, except ``propose_action`` (added when the caller passes a ``proposer``):
 the only tool with an effect, and its effect is a proposal a person must approve; the guard's
-policy judges it, and nothing a model says can approve it. Store and git work is blocking, so each call runs in a worker thread
+policy judges it, and nothing a model says can approve it. Store and git work is blocking, so
+each call runs in a worker thread
 (``asyncio.to_thread``) under ``asyncio.timeout``; a timed-out call's thread is abandoned, not
 killed, and finishes on its own (reads only, so nothing is left half-done). Output is compact JSON
 cut to ``max_chars`` with a ``[truncated]`` marker.
@@ -179,7 +180,8 @@ class ProposeTool:
             why: the reason, citing the ids it rests on
             action: run_command, rerun (a recorded run), clear_cache, restart_component, open_issue
             command: for run_command: the command line, e.g. pytest -q tests/test_db.py
-            target: rerun: the run's event id; clear_cache: the directory; restart_component: its name; open_issue: the title
+            target: rerun: the run's event id; clear_cache: the directory;
+                restart_component: its name; open_issue: the title
             evidence: the event (ev_...) and knowledge (kb_...) ids the proposal rests on
         """
         return self._propose(action, command, target, why, list(evidence or []))
