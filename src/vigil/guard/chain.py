@@ -56,14 +56,15 @@ def _failure_summary(event: Event) -> str:
 
 def walk(proposal: Proposal, log: SqliteEventLog, receipts: ReceiptStore) -> list[dict[str, Any]]:
     """Every step that led to ``proposal`` and came of it, oldest first."""
-    steps: list[dict[str, Any]] = []
+    steps: list[dict[str, Any]] = []  # the failures and their triage first
+    others: list[dict[str, Any]] = []  # then the rest of the evidence and the request
     seen: set[str] = set()
     evidence = list(proposal.evidence.get("events") or [])
     for event_id in evidence:
         try:
             event = log.get(event_id)
         except (NotFoundError, UsageError):
-            steps.append({"step": "evidence", "id": event_id, "summary": "(not found)"})
+            others.append({"step": "evidence", "id": event_id, "summary": "(not found)"})
             continue
         failure: Event | None = None
         if event.type in FAILURES:
@@ -86,7 +87,8 @@ def walk(proposal: Proposal, log: SqliteEventLog, receipts: ReceiptStore) -> lis
         if event.id not in seen:
             seen.add(event.id)
             kind = "request" if event.type == "action.requested" else "evidence"
-            steps.append(_event_step(kind, event, f"{event.type} {event.subject or ''}".strip()))
+            others.append(_event_step(kind, event, f"{event.type} {event.subject or ''}".strip()))
+    steps += others
     answer = _answer_receipt(proposal, receipts)
     if answer is not None:
         outcome = answer.outcome
