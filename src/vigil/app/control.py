@@ -103,7 +103,12 @@ def model_proposer(vigil: Vigil, project_dir: Path) -> Proposer:
     from vigil.guard.action import CLEAR_CACHE, OPEN_ISSUE, RERUN, RESTART_COMPONENT, RUN_COMMAND
 
     def propose(
-        action: str, command: str, target: str | None, why: str, evidence: list[str]
+        action: str,
+        command: str,
+        target: str | None,
+        why: str,
+        evidence: list[str],
+        read: dict[str, str],
     ) -> dict[str, Any]:
         cwd = str(project_dir)
         args: dict[str, Any]
@@ -132,6 +137,7 @@ def model_proposer(vigil: Vigil, project_dir: Path) -> Proposer:
             why=why,
             evidence={"events": events, "knowledge": knowledge},
             proposer="model",
+            read=read,
         )
         proposal = change.proposal
         return {

@@ -148,9 +148,11 @@ class Control:
         proposer: str = "person:cli",
         expires_s: float | None = None,
         cause: Event | None = None,
+        read: Mapping[str, str] | None = None,
     ) -> tuple[Proposal, list[Event], Callable[[], object]]:
         """Validate and judge a proposal: the row, its events and the receipt writer, not yet
-        stored (for a bus handler that commits them with its done-marker)."""
+        stored (for a bus handler that commits them with its done-marker). ``read``: texts a model
+        read before proposing (its tool results), scanned for planted instructions too."""
         action = parse_action(kind, args)
         if not isinstance(why, str) or len(why) > MAX_WHY:
             raise ValidationError(f"why must be a string of at most {MAX_WHY} characters")
@@ -163,6 +165,7 @@ class Control:
         now = self.clock.now()
         decision = self.decide(action, proposer=proposer, stage="proposal")
         texts = self._evidence_texts(evidence["events"])
+        texts.update(read or {})  # what a model read through its tools before proposing
         argv = action.argv
         flags = flags_for(
             command=command_line(argv) if argv else None,

@@ -32,7 +32,8 @@ MAX_SCAN = 200_000
 def instructions_in(text: str) -> list[str]:
     """The instruction-like phrases in ``text`` (each cut to 80 characters)."""
     found: list[str] = []
-    for match in _INSTRUCTIONS.finditer(text[:MAX_SCAN]):
+    text = text[:MAX_SCAN].replace("_", " ")  # hidden in an identifier: test_ignore_previous_...
+    for match in _INSTRUCTIONS.finditer(text):
         phrase = " ".join(match.group(0).split())[:80]
         if phrase not in found:
             found.append(phrase)

@@ -150,8 +150,10 @@ class ReadTools:
         return self.ws.git_diff(rev, path)
 
 
-# (action, command, target, why, evidence ids) -> what became of the proposal
-Proposer = Callable[[str, str, str | None, str, list[str]], dict[str, Any]]
+# (action, command, target, why, evidence ids, what the model read: "tool:name" -> text)
+#   -> what became of the proposal
+Proposer = Callable[[str, str, str | None, str, list[str], dict[str, str]], dict[str, Any]]
+SEEN_LIMIT = 20
 PROPOSE_TOOL = "propose_action"
 ACTIONS = ("run_command", "rerun", "clear_cache", "restart_component", "open_issue")
 
@@ -159,8 +161,9 @@ ACTIONS = ("run_command", "rerun", "clear_cache", "restart_component", "open_iss
 class ProposeTool:
     """The one tool with an effect; the effect is a proposal a person approves or not."""
 
-    def __init__(self, propose: Proposer) -> None:
+    def __init__(self, propose: Proposer, seen: list[tuple[str, str]]) -> None:
         self._propose = propose
+        self._seen = seen
 
     def propose_action(
         self,
@@ -184,7 +187,8 @@ class ProposeTool:
                 restart_component: its name; open_issue: the title
             evidence: the event (ev_...) and knowledge (kb_...) ids the proposal rests on
         """
-        return self._propose(action, command, target, why, list(evidence or []))
+        read = {f"tool:{name}#{i}": text for i, (name, text) in enumerate(self._seen)}
+        return self._propose(action, command, target, why, list(evidence or []), read)
 
 
 TOOL_NAMES: tuple[str, ...] = (
@@ -225,16 +229,18 @@ def build_tools(
                 max_chars=sizes.get(name, max_chars),
             )
         )
+    seen: list[tuple[str, str]] = []  # what the tools returned: evidence for flagging
     if proposer is not None:
-        fn = ProposeTool(proposer).propose_action
+        fn = ProposeTool(proposer, seen).propose_action
         tools.append(Tool(PROPOSE_TOOL, fn, tool_spec(fn), timeout=5.0, max_chars=max_chars))
-    return ToolBox(tools)
+    return ToolBox(tools, seen)
 
 
 class ToolBox:
     """Tools by name, their specs, and a call that always returns a :class:`ToolResult`."""
 
-    def __init__(self, tools: Sequence[Tool]) -> None:
+    def __init__(self, tools: Sequence[Tool], seen: list[tuple[str, str]] | None = None) -> None:
+        self.seen = seen if seen is not None else []
         self.tools: dict[str, Tool] = {tool.name: tool for tool in tools}
         self.specs: tuple[ToolSpec, ...] = tuple(tool.spec for tool in tools)
 
@@ -290,6 +296,8 @@ class ToolBox:
         if truncated:
             text = text[: tool.max_chars] + f"\n{TRUNCATED} ({len(text) - tool.max_chars} more)"
         elapsed = (time.perf_counter() - started) * 1000
+        if tool.name != PROPOSE_TOOL and len(self.seen) < SEEN_LIMIT:
+            self.seen.append((tool.name, text))
         return ToolResult(
             tool_call.id, tool.name, tool_call.arguments, text, True, elapsed, truncated
         )
