@@ -22,6 +22,8 @@ Sections, in run order (one module each)::
     ask            `vigil ask` answered by rules, end to end; skipping an open breaker
     reasoning      the embedded model on real failures (fix picked, file named, enrichment
                    latency and valid JSON) vs a keyword matcher and a template summary
+    control        policy decision time vs shlex.split; proposal -> approval -> execution start
+                   vs a bare Popen; the approval audit (executions without one: 0)
 
 Report shape::
 
@@ -58,6 +60,7 @@ SECTIONS: tuple[str, ...] = (
     "redact",
     "ask",
     "reasoning",
+    "control",
 )
 
 __all__ = ["SECTIONS"]
