@@ -135,7 +135,10 @@ def test_a_missing_program_exits_127(tmp_path: Path) -> None:
 def test_nothing_is_left_behind(tmp_path: Path) -> None:
     """A background child the command leaves running is killed when it ends."""
     pidfile = tmp_path / "pid"
-    script = f"import subprocess; p = subprocess.Popen(['sleep', '60']); open({str(pidfile)!r}, 'w').write(str(p.pid))"
+    script = (
+        "import subprocess; p = subprocess.Popen(['sleep', '60']);"
+        f" open({str(pidfile)!r}, 'w').write(str(p.pid))"
+    )
     result = executor().run([PY, "-c", script], str(tmp_path))
     assert result.ok
     pid = int(pidfile.read_text())

@@ -109,11 +109,13 @@ def _approval(ctx: Context, project: Path, home: Path, result: Result) -> None:
             marks: list[int] = []
             original = control.note_process
 
-            def noted(pid: str, info: dict[str, object], marks: list[int] = marks) -> None:
+            def noted(
+                pid: str, info: dict[str, object], marks: list[int] = marks, keep: object = original
+            ) -> None:
                 marks.append(time.perf_counter_ns())
-                original(pid, info)
+                keep(pid, info)  # type: ignore[operator]
 
-            control.note_process = noted  # type: ignore[method-assign]
+            control.note_process = noted  # type: ignore[method-assign,assignment]
             try:
                 done = runner.run(proposal.id).proposal
             finally:
