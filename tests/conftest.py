@@ -87,3 +87,38 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
 def vigil_cmd() -> list[str]:
     """The installed CLI, run as a real subprocess."""
     return [sys.executable, "-m", "vigil"]
+
+
+# -- the approval audit: 0 actions executed without an approval, across the whole suite ---------
+_AUDIT: dict[str, object] = {}
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Audit every state database the suite made (vigil.guard.audit): an execution without a
+    person's approval fails the run."""
+    from vigil.guard.audit import audit
+
+    factory = getattr(session.config, "_tmp_path_factory", None)
+    if factory is None:
+        return
+    base = factory.getbasetemp()
+    executions, without, ids = 0, 0, []
+    for path in base.rglob("*.db"):
+        found = audit(path)
+        executions += found["executions"]
+        without += found["without_approval"]
+        ids += found["ids"]
+    _AUDIT.update(executions=executions, without_approval=without, ids=ids)
+    if without:
+        session.exitstatus = 1
+
+
+def pytest_terminal_summary(terminalreporter: object) -> None:
+    if _AUDIT:
+        line = (
+            f"vigil approval audit: {_AUDIT['executions']} actions executed,"
+            f" {_AUDIT['without_approval']} without an approval"
+        )
+        if _AUDIT["ids"]:
+            line += f" {_AUDIT['ids']}"
+        terminalreporter.write_line(line)  # type: ignore[attr-defined]

@@ -67,6 +67,8 @@ class Settings:
     enrich_deadline_s: float = 3.0
     # [attention]: the notification gates and channels (see AttentionSettings below).
     attention: AttentionSettings = field(default_factory=lambda: AttentionSettings())
+    # `[control]` from config.toml, raw: validated by vigil.guard.policy.PolicyConfig.
+    control: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def db_path(self) -> Path:
@@ -184,6 +186,10 @@ def load_settings(
         for key in ("ask_deadline_s", "enrich_deadline_s"):
             if key in reasoning:
                 changes[key] = _coerce(key, reasoning[key], f"config.toml [reasoning] {key}")
+    control = document.get("control", {})
+    if not isinstance(control, dict):
+        raise ConfigError("config.toml: [control] must be a table")
+    changes["control"] = control
     local_env = environ.get("VIGIL_LOCAL_ONLY", "").strip().lower()
     if local_env:
         if local_env not in ("1", "true", "yes", "0", "false", "no"):
@@ -202,6 +208,18 @@ def load_settings(
     if "port" in changes and not 0 <= changes["port"] <= 65535:
         raise ConfigError(f"port must be between 0 and 65535, got {changes['port']}")
     return replace(settings, **changes)
+
+
+def environment() -> dict[str, str]:
+    """A copy of this process's environment (what an executed action starts from, before the
+    secrets are taken out of it)."""
+    return dict(os.environ)
+
+
+def user_home() -> Path:
+    """The home directory of the user Vigil runs as (the policy never lets an action touch its
+    dotfiles)."""
+    return Path.home()
 
 
 def systemd_env(environ: Mapping[str, str] | None = None) -> tuple[str | None, float | None]:

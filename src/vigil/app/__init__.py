@@ -32,6 +32,7 @@ from vigil.storage import Database
 if TYPE_CHECKING:
     from vigil.app.attention import AttentionService
     from vigil.events.bus import AsyncHandler, Handler
+    from vigil.guard.control import Control
     from vigil.handlers.enricher import Enricher
     from vigil.handlers.learner import Learner
     from vigil.handlers.triage import Diagnosis, Triage
@@ -62,6 +63,7 @@ CONSUMERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("raiser", RAISES_FOR),
     ("notifier", NOTIFIER_TYPES),
     ("deliverer", (catalog.NOTIFICATION_DELIVERED,)),
+    ("control.requests", (catalog.ACTION_REQUESTED,)),
 )
 
 
@@ -127,6 +129,9 @@ class Vigil:
         self.log = SqliteEventLog(self.db, self.clock)
         self.record_breaker_changes = True
         self._breaker_events: list[Event] = []
+        # Who records control's events, and how others hear of them (the daemon changes both).
+        self.source = "vigil.cli"
+        self.on_stored: Any = lambda: ring(settings.home)
 
     @classmethod
     def open(cls, settings: Settings, clock: Clock | None = None) -> Vigil:
@@ -191,6 +196,13 @@ class Vigil:
         from vigil.memory.receipts import ReceiptStore
 
         return ReceiptStore(self.db, self.clock)
+
+    @cached_property
+    def control(self) -> Control:
+        """Proposals, the policy and their events (``vigil.guard``)."""
+        from vigil.app.control import build_control
+
+        return build_control(self, source=self.source, on_stored=self.on_stored)
 
     @cached_property
     def history(self) -> RunHistory:
@@ -263,12 +275,14 @@ class Vigil:
         """The durable consumers, in the order they are started (the enricher only when the
         caller built one: it needs the provider chain, which is built asynchronously; the
         notifier and the deliverer only with the attention service that holds their state)."""
+        from vigil.app.control import requests_handler
         from vigil.handlers.raiser import Raiser
 
         handlers: dict[str, Any] = {
             "triage": self.triage.handle,
             "learner": self.learner.handle,
             "raiser": Raiser(self.log).handle,
+            "control.requests": requests_handler(self.control),
         }
         if enricher is not None:
             handlers["enricher"] = enricher.handle
@@ -327,7 +341,10 @@ class Vigil:
 
     def ensure_schema(self) -> None:
         """Apply every namespace's migrations (the daemon does this at start)."""
+        from vigil.guard.proposals import ProposalStore
+
         _ = self.history, self.knowledge, self.receipts
+        ProposalStore(self.db)  # the table only: a bad [control] config must not stop a run
 
     # -- publishing from this process ------------------------------------------------------------
 

@@ -63,7 +63,9 @@ async def ask(
     deadline = started + vigil.settings.ask_deadline_s
     workspace = vigil.workspace(project_dir or Path(os.getcwd()))
     chain = await vigil.build_chain(workspace)
-    toolbox = build_tools(workspace)
+    from vigil.app.control import model_proposer
+
+    toolbox = build_tools(workspace, proposer=model_proposer(vigil, project_dir or Path.cwd()))
 
     async def task(provider: Any, kind: str) -> AgentResult:
         if kind == "rules":

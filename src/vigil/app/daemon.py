@@ -41,7 +41,7 @@ from vigil.app.logs import configure as configure_logging
 from vigil.app.systemd import Notifier
 from vigil.clock import isoformat
 from vigil.config import Settings, systemd_env
-from vigil.errors import StorageError
+from vigil.errors import DaemonError, StorageError
 from vigil.events import catalog
 from vigil.events.bus import EventBus
 from vigil.events.doorbell import Doorbell
@@ -93,6 +93,9 @@ class Daemon:
         self.chain: FallbackChain | None = None
         self.attention: AttentionService | None = None
         self.notices: Broadcast | None = None  # delivered notices, live (the dashboard's stream)
+        self.control: Any = None  # vigil.app.control.ControlComponent, once assembled
+        self.vigil.source = "vigil.daemon"  # control's events are the daemon's
+        self.vigil.on_stored = self._wake_soon
         self.vigil.record_breaker_changes = False  # published right away below instead
         self.vigil.breakers.on_change(self._breaker_changed)
         self.vigil.breakers.on_call(self._dependency_called)
@@ -171,6 +174,24 @@ class Daemon:
             )
         except Exception:  # a report must never take the daemon down
             log.exception("could not record a report")
+
+    def _wake_soon(self) -> None:
+        """Something was stored (from any thread): the bus looks at once."""
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self.bus.wake)
+
+    def _restart_component(self, name: str) -> str:
+        """An approved ``restart_component``, from the executor's thread."""
+        if self._loop is None or name not in {c["name"] for c in self.supervisor.snapshot()}:
+            raise DaemonError(f"no component named {name!r}")
+        reason = "restart requested by an approved proposal"
+        future = asyncio.run_coroutine_threadsafe(self._restart(name, reason), self._loop)
+        if not future.result(timeout=10):
+            raise DaemonError(f"component {name} is not running")
+        return f"restarted {name}"
+
+    async def _restart(self, name: str, reason: str) -> bool:
+        return self.supervisor.restart(name, reason)
 
     def _breaker_changed(self, name: str, old: str, new: str, reason: str) -> None:
         """Breaker hooks run on whichever thread made the transition: hop to the loop."""
@@ -279,6 +300,13 @@ class Daemon:
             self.supervisor.add(
                 Spec("attention.timer", self.attention.timer, heartbeat=60.0, stage=STAGE_BUS)
             )
+        from vigil.app.control import ControlComponent, build_runner
+
+        actions = build_runner(self.vigil.control, self.clock, self._restart_component)
+        self.control = ControlComponent(self.vigil.control, actions, self.bus, self.clock)
+        self.supervisor.add(
+            Spec("control", self.control, heartbeat=BUS_HEARTBEAT_S, stage=STAGE_BUS)
+        )
         app = create_app(
             health=self.health,
             ready=self.ready,

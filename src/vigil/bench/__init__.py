@@ -25,6 +25,8 @@ Sections, in run order (one module each)::
                    latency and valid JSON) vs a keyword matcher and a template summary
     attention      gate decision latency vs the bare chain shape; a storm; a recorded day
                    replayed on the event clock vs Alertmanager's default timers
+    control        policy decision time vs shlex.split; proposal -> approval -> execution start
+                   vs a bare Popen; the approval audit (executions without one: 0)
 
 Report shape::
 
@@ -63,6 +65,7 @@ SECTIONS: tuple[str, ...] = (
     "ask",
     "reasoning",
     "attention",
+    "control",
 )
 
 __all__ = ["SECTIONS"]

@@ -116,6 +116,7 @@ def build_parser() -> Parser:
     deadletters.set_defaults(func=_lazy("vigil.cli.events", "cmd_dead_letters"))
 
     from vigil.cli.attention import add_parser as add_attention
+    from vigil.cli.control import add_parser as add_control
     from vigil.cli.kb import add_parser as add_kb
     from vigil.cli.notify import add_parser as add_notify
     from vigil.cli.stats import add_parser as add_stats
@@ -124,6 +125,7 @@ def build_parser() -> Parser:
     add_stats(sub)
     add_notify(sub)
     add_attention(sub)
+    add_control(sub)
     return parser
 
 

@@ -12,7 +12,7 @@ import json
 from typing import Any
 
 from vigil.cli.context import open_vigil
-from vigil.errors import NotFoundError
+from vigil.errors import NotFoundError, VigilError
 
 
 def _subject_of(vigil: Any, identifier: str) -> tuple[str | None, list[Any], dict[str, Any] | None]:
@@ -100,9 +100,13 @@ def _why_notification(vigil: Any, identifier: str, as_json: bool) -> bool:
     """Explain a notification request or decision; ``False`` when the id is neither."""
     from vigil.cli.notify import explain, explain_lines
 
-    if identifier.startswith("rc_"):
+    if not identifier.startswith("ev_"):
         return False
-    found = explain(vigil, vigil.log.get(identifier))
+    try:
+        event = vigil.log.get(identifier)
+    except VigilError:
+        return False  # not an event: the callers below say so
+    found = explain(vigil, event)
     if found is None:
         return False
     if as_json:
@@ -117,6 +121,13 @@ def cmd_why(args: argparse.Namespace) -> int:
         vigil.ensure_schema()
         if _why_notification(vigil, args.id, args.json):
             return 0
+        from vigil.guard.chain import proposal_behind
+
+        proposal = proposal_behind(args.id, vigil.control.store, vigil.log, vigil.receipts)
+        if proposal is not None:  # a proposal, its events or receipts: walk its chain
+            from vigil.cli.why_action import print_chain
+
+            return print_chain(vigil, args.id, proposal, args.json)
         subject, receipts, event = _subject_of(vigil, args.id)
         if args.json:
             print(

@@ -62,6 +62,16 @@ class NotificationDecision(TypedDict):
     until: NotRequired[str]  # deferred: when it is looked at again
 
 
+# Control (vigil.guard): a proposal's life, and the seam other parts ask for one through.
+ACTION_REQUESTED = "action.requested"
+ACTION_PROPOSED = "action.proposed"
+ACTION_APPROVED = "action.approved"
+ACTION_DENIED = "action.denied"
+ACTION_EXPIRED = "action.expired"
+ACTION_EXECUTED = "action.executed"
+ACTION_FAILED = "action.failed"
+
+
 class GitState(TypedDict, total=False):
     """Where the working tree stood when a command ran."""
 
@@ -125,7 +135,46 @@ _FIELD_TYPES: dict[str, dict[str, tuple[type, ...]]] = {
         "output_tail": (str,),
         "git": (dict, type(None)),
     },
+    ACTION_REQUESTED: {
+        "action": (str,),
+        "args": (dict,),
+        "why": (str,),
+        "evidence": (dict,),
+        "proposer": (str,),
+        "expires_s": (int, float),
+    },
 }
+
+
+class ActionRequested(TypedDict):
+    """Payload of ``action.requested``: any part (a handler, the voice intents) asks Vigil to
+    propose an action; the guard's handler judges it and records ``action.proposed`` (or
+    ``action.denied`` at once), with this event as its cause. ``proposer`` names the asker
+    (``handler:triage``, ``voice``, ``model:...``); it can never approve."""
+
+    action: str
+    args: dict[str, Any]
+    why: NotRequired[str]
+    evidence: NotRequired[dict[str, Any]]
+    proposer: NotRequired[str]
+    expires_s: NotRequired[float]
+
+
+class ActionProposed(TypedDict):
+    """Payload of ``action.proposed`` (subject: the proposal id)."""
+
+    proposal_id: str
+    action: str
+    args: dict[str, Any]
+    risk: str
+    effect: str
+    why: str
+    evidence: dict[str, Any]
+    proposer: str
+    expires_at: str
+    status: str
+    policy: dict[str, Any]
+    flags: list[dict[str, str]]
 
 
 def validate_known(event_type: str, data: Mapping[str, Any]) -> None:

@@ -144,11 +144,14 @@ class ReceiptStore:
         tool_calls: Sequence[Mapping[str, Any]] = (),
         skipped: Sequence[Mapping[str, Any]] = (),
         outcome: Mapping[str, Any] | None = None,
+        receipt_id: str | None = None,
     ) -> Receipt:
-        """Store a receipt (redacted; tool results cut to a preview) and return it."""
+        """Store a receipt (redacted; tool results cut to a preview) and return it.
+
+        ``receipt_id``: an id chosen beforehand (a proposal names its receipt in its own row)."""
         calls = [{k: _preview(v) for k, v in call.items()} for call in tool_calls]
         receipt = Receipt(
-            id=new_id("rc"),
+            id=receipt_id or new_id("rc"),
             kind=kind,
             subject=subject,
             created=isoformat(self.clock.now()),

@@ -7,7 +7,10 @@ required key, wrong type, unknown key), a malformed call (``ToolCall.error``), a
 or one that outlives its timeout all come back as a :class:`ToolResult` with ``ok=False`` and an
 error a model can read and correct.
 
-Every tool only reads. Store and git work is blocking, so each call runs in a worker thread
+Every tool only reads, except ``propose_action`` (added when the caller passes a ``proposer``):
+the only tool with an effect, and its effect is a proposal a person must approve; the guard's
+policy judges it, and nothing a model says can approve it. Store and git work is blocking, so
+each call runs in a worker thread
 (``asyncio.to_thread``) under ``asyncio.timeout``; a timed-out call's thread is abandoned, not
 killed, and finishes on its own (reads only, so nothing is left half-done). Output is compact JSON
 cut to ``max_chars`` with a ``[truncated]`` marker.
@@ -30,7 +33,7 @@ import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from vigil.errors import VigilError
 from vigil.reasoning.provider import ToolCall, ToolSpec, tool_spec
@@ -147,6 +150,47 @@ class ReadTools:
         return self.ws.git_diff(rev, path)
 
 
+# (action, command, target, why, evidence ids, what the model read: "tool:name" -> text)
+#   -> what became of the proposal
+Proposer = Callable[[str, str, str | None, str, list[str], dict[str, str]], dict[str, Any]]
+SEEN_LIMIT = 20
+PROPOSE_TOOL = "propose_action"
+ACTIONS = ("run_command", "rerun", "clear_cache", "restart_component", "open_issue")
+
+
+class ProposeTool:
+    """The one tool with an effect; the effect is a proposal a person approves or not."""
+
+    def __init__(self, propose: Proposer, seen: list[tuple[str, str]]) -> None:
+        self._propose = propose
+        self._seen = seen
+
+    def propose_action(
+        self,
+        why: str,
+        action: Literal[
+            "run_command", "rerun", "clear_cache", "restart_component", "open_issue"
+        ] = "run_command",
+        command: str = "",
+        target: str | None = None,
+        evidence: list[str] | None = None,
+    ) -> dict[str, Any]:
+        """Propose an action for a person to approve. Nothing runs until a person approves it,
+        and Vigil's policy may deny it; you cannot approve it. Returns the proposal id and
+        whether the policy allowed it.
+
+        Args:
+            why: the reason, citing the ids it rests on
+            action: run_command, rerun (a recorded run), clear_cache, restart_component, open_issue
+            command: for run_command: the command line, e.g. pytest -q tests/test_db.py
+            target: rerun: the run's event id; clear_cache: the directory;
+                restart_component: its name; open_issue: the title
+            evidence: the event (ev_...) and knowledge (kb_...) ids the proposal rests on
+        """
+        read = {f"tool:{name}#{i}": text for i, (name, text) in enumerate(self._seen)}
+        return self._propose(action, command, target, why, list(evidence or []), read)
+
+
 TOOL_NAMES: tuple[str, ...] = (
     "project_state",
     "search_knowledge",
@@ -165,8 +209,10 @@ def build_tools(
     max_chars: int = MAX_CHARS,
     timeouts: Mapping[str, float] | None = None,
     only: Sequence[str] | None = None,
+    proposer: Proposer | None = None,
 ) -> ToolBox:
-    """The read-only tool set over ``ws`` (``only``: a subset, by name)."""
+    """The read-only tool set over ``ws`` (``only``: a subset, by name), plus
+    ``propose_action`` when a ``proposer`` is given."""
     functions = ReadTools(ws)
     limits = {"git_log": GIT_TIMEOUT, "git_diff": GIT_TIMEOUT, **(timeouts or {})}
     # The state is where a model starts: it gets a little more room than the rest.
@@ -183,13 +229,18 @@ def build_tools(
                 max_chars=sizes.get(name, max_chars),
             )
         )
-    return ToolBox(tools)
+    seen: list[tuple[str, str]] = []  # what the tools returned: evidence for flagging
+    if proposer is not None:
+        fn = ProposeTool(proposer, seen).propose_action
+        tools.append(Tool(PROPOSE_TOOL, fn, tool_spec(fn), timeout=5.0, max_chars=max_chars))
+    return ToolBox(tools, seen)
 
 
 class ToolBox:
     """Tools by name, their specs, and a call that always returns a :class:`ToolResult`."""
 
-    def __init__(self, tools: Sequence[Tool]) -> None:
+    def __init__(self, tools: Sequence[Tool], seen: list[tuple[str, str]] | None = None) -> None:
+        self.seen = seen if seen is not None else []
         self.tools: dict[str, Tool] = {tool.name: tool for tool in tools}
         self.specs: tuple[ToolSpec, ...] = tuple(tool.spec for tool in tools)
 
@@ -245,6 +296,8 @@ class ToolBox:
         if truncated:
             text = text[: tool.max_chars] + f"\n{TRUNCATED} ({len(text) - tool.max_chars} more)"
         elapsed = (time.perf_counter() - started) * 1000
+        if tool.name != PROPOSE_TOOL and len(self.seen) < SEEN_LIMIT:
+            self.seen.append((tool.name, text))
         return ToolResult(
             tool_call.id, tool.name, tool_call.arguments, text, True, elapsed, truncated
         )

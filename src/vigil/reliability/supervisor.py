@@ -101,6 +101,7 @@ class _State:
     last_beat_wall: str | None = None
     started_wall: str | None = None
     missed: bool = False
+    requested: str | None = None  # why a restart was asked for (``restart``)
 
 
 class Supervisor:
@@ -216,6 +217,16 @@ class Supervisor:
             )
         return result
 
+    def restart(self, name: str, reason: str = "restart requested") -> bool:
+        """Cancel a running component so the supervisor starts it again (with backoff, counted
+        like a crash); ``False`` when it is not running. Call on the event loop's thread."""
+        state = self._components[name]
+        if state.status is not Status.RUNNING or state.task is None or state.task.done():
+            return False
+        state.requested = reason
+        state.task.cancel()
+        return True
+
     # -- internals -------------------------------------------------------------------------
 
     def _set(self, state: _State, status: Status, reason: str) -> None:
@@ -234,16 +245,19 @@ class Supervisor:
         while not self._stopping:
             state.beat = Beat(self.clock)
             state.missed = False
+            state.requested = None
             state.started_wall = isoformat(self.clock.now())
             state.task = asyncio.create_task(spec.run(state.beat), name=f"component:{spec.name}")
             self._set(state, Status.RUNNING, "started" if not state.restarts else "restarted")
             try:
                 await asyncio.shield(state.task)
             except asyncio.CancelledError:
-                if self._stopping or not state.missed:
+                if self._stopping or not (state.missed or state.requested):
                     await self._cancel(state)
                     raise
-                reason = f"missed heartbeats (none for {2 * (spec.heartbeat or 0):.1f}s)"
+                reason = state.requested or (
+                    f"missed heartbeats (none for {2 * (spec.heartbeat or 0):.1f}s)"
+                )
             except Exception as exc:  # noqa: BLE001 - that is what supervision is for
                 reason = f"{type(exc).__name__}: {exc}"
             else:
