@@ -3,19 +3,30 @@
 Precedence, lowest first: defaults < ``$VIGIL_HOME/config.toml`` < ``VIGIL_*`` environment
 variables < command-line flags (passed in as ``overrides``). This is the only module that reads
 the environment. Secrets are never stored here: a config names the *variable* that holds a key.
+
+A key or section of ``config.toml`` that nothing reads is not an error (an older or newer config
+still starts), but it is almost always a typo: each one becomes a line in ``Settings.warnings``
+naming it and the closest known one, which the CLI prints on stderr and the daemon logs. What is
+known is :data:`SECTIONS` (plus every key of :data:`_TOML_FIELDS`): a feature that reads a
+section of its own adds one line there, and reads its raw table with ``settings.table(name)``.
+
+Every command loads the settings, so this module stays cheap to import (``vigil events`` starts
+at the speed of Python): no dataclasses (they import ``inspect``), ``tomllib`` only when a config
+file exists, ``difflib`` only for a typo.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import tomllib
-from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
 
 from vigil.errors import ConfigError
+
+TYPE_CHECKING = False  # spelt out: every command imports this module, none needs ``typing``
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any, NoReturn
 
 DEFAULT_PORT = 7878
 
@@ -30,9 +41,12 @@ def default_home() -> Path:
     return base / "vigil"
 
 
-@dataclass(frozen=True)
 class Settings:
-    """Everything configurable, with defaults that work on a fresh machine."""
+    """Everything configurable, with defaults that work on a fresh machine.
+
+    Frozen: ``settings.replace(name=value)`` gives a changed copy. Fields are the annotated
+    class attributes below; the class attribute is the default.
+    """
 
     home: Path
     port: int = DEFAULT_PORT
@@ -59,12 +73,57 @@ class Settings:
     # How often the daemon proves it can still write its database (seconds).
     storage_probe_s: float = 5.0
     # Raw provider tables from config.toml, validated by the reasoning layer.
-    providers: tuple[Mapping[str, Any], ...] = field(default_factory=tuple)
+    providers: tuple[Mapping[str, Any], ...] = ()
     # Forbid providers that are not on this machine (loopback or in-process).
     local_only: bool = False
     # `vigil ask`: the overall deadline; triage enrichment: its deadline after the failure.
     ask_deadline_s: float = 30.0
     enrich_deadline_s: float = 3.0
+    # The parsed config.toml, for features that read a section of their own (``table``).
+    document: Mapping[str, Any] = {}
+    # One line per key or section of config.toml that nothing reads (see the module docstring).
+    warnings: tuple[str, ...] = ()
+
+    def __init__(self, home: Path, **values: Any) -> None:
+        unknown = sorted(set(values) - set(FIELDS))
+        if unknown:
+            raise TypeError(f"Settings has no field {unknown[0]!r}")
+        object.__setattr__(self, "home", home)
+        for name, value in values.items():
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name: str, value: object) -> NoReturn:
+        raise AttributeError(f"Settings are frozen: use settings.replace({name}=...)")
+
+    def __delattr__(self, name: str) -> NoReturn:
+        raise AttributeError("Settings are frozen")
+
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with ``changes`` applied."""
+        return Settings(**{**self.values(), **changes})
+
+    def values(self) -> dict[str, Any]:
+        """Every field by name."""
+        return {name: getattr(self, name) for name in FIELDS}
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Settings) and self.values() == other.values()
+
+    __hash__ = None  # type: ignore[assignment]  # holds tables: not hashable, like its dicts
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in self.values().items() if k != "document")
+        return f"Settings({shown})"
+
+    def table(self, name: str) -> Any:
+        """The raw value of a (dotted) section of config.toml, ``None`` when absent:
+        ``settings.table("logs.follow")`` is the list of ``[[logs.follow]]`` tables."""
+        value: Any = self.document
+        for part in name.split("."):
+            if not isinstance(value, dict):
+                return None
+            value = value.get(part)
+        return value
 
     @property
     def db_path(self) -> Path:
@@ -82,6 +141,9 @@ class Settings:
     def run_dir(self) -> Path:
         return self.home / "run"
 
+
+FIELDS: dict[str, str] = dict(Settings.__annotations__)
+"""Field name -> its type, as written (``"int"``, ``"float"``...)."""
 
 _ENV_FIELDS = {
     "VIGIL_GIT_TIMEOUT_S": "git_timeout_s",
@@ -108,10 +170,75 @@ _TOML_FIELDS = {
     ("triage", "max_suspects"): "triage_max_suspects",
 }
 
+ANY_KEYS: frozenset[str] = frozenset({"*"})
+"""The keys of a section that its feature checks itself (``[[reasoning.providers]]``)."""
+
+SECTIONS: dict[str, frozenset[str]] = {
+    # Section (dotted for a nested one; for ``[[an.array]]``, the keys of one item) -> its keys,
+    # besides the ones in _TOML_FIELDS. A feature that reads its own section adds one line here.
+    "reasoning": frozenset({"providers", "local_only", "ask_deadline_s", "enrich_deadline_s"}),
+    "reasoning.providers": ANY_KEYS,  # each provider's keys: checked by the reasoning layer
+}
+
+
+def known_keys() -> dict[str, frozenset[str]]:
+    """Every known section and its keys: :data:`SECTIONS` plus :data:`_TOML_FIELDS`."""
+    known = dict(SECTIONS)
+    for section, key in _TOML_FIELDS:
+        known[section] = known.get(section, frozenset()) | {key}
+    return known
+
+
+def config_warnings(document: Mapping[str, Any], origin: str) -> list[str]:
+    """One line per key or section of ``document`` that is not known, with the closest known
+    one (sections are checked wherever they are known, keys inside them too)."""
+    known = known_keys()
+    found: list[str] = []
+
+    def check(section: str, table: Mapping[str, Any]) -> None:
+        keys = known.get(section, frozenset())
+        if keys is ANY_KEYS:
+            return
+        for key, value in table.items():
+            path = f"{section}.{key}" if section else key
+            if path in known:
+                for item in value if isinstance(value, list) else [value]:
+                    if isinstance(item, dict):
+                        check(path, item)
+            elif key not in keys:
+                found.append(_unknown(origin, section, key, value, known))
+
+    check("", document)
+    return found
+
+
+def _unknown(
+    origin: str, section: str, key: str, value: object, known: Mapping[str, frozenset[str]]
+) -> str:
+    import difflib
+
+    if section:
+        nested = [path.rsplit(".", 1)[1] for path in known if path.startswith(section + ".")]
+        choices = sorted(known[section] | set(nested)) if section in known else nested
+        what = f"unknown key {key!r} in [{section}]"
+        match = difflib.get_close_matches(key, choices, n=1, cutoff=0.6)
+        hint = f"did you mean {match[0]}?" if match else f"known: {', '.join(choices) or 'none'}"
+        return f"{origin}: {what} ({hint})"
+    if isinstance(value, dict | list):
+        sections = sorted(path for path in known if "." not in path)
+        match = difflib.get_close_matches(key, sections, n=1, cutoff=0.6)
+        hint = f"did you mean [{match[0]}]?" if match else f"known: {', '.join(sections)}"
+        return f"{origin}: unknown section [{key}] ({hint})"
+    keys = {f"[{s}] {k}": k for s, ks in known.items() for k in ks if ks is not ANY_KEYS}
+    by_key = difflib.get_close_matches(key, sorted(set(keys.values())), n=1, cutoff=0.6)
+    where = [name for name, k in sorted(keys.items()) if by_key and k == by_key[0]]
+    hint = f"did you mean {where[0]}?" if where else "keys belong in a [section]"
+    return f"{origin}: unknown key {key!r} outside any section ({hint})"
+
 
 def _coerce(name: str, value: Any, origin: str) -> Any:
-    kinds = {f.name: f.type for f in fields(Settings)}
-    if kinds.get(name) in ("bool", bool):
+    kind = FIELDS.get(name)
+    if kind == "bool":
         if isinstance(value, bool):
             return value
         text = str(value).strip().lower()
@@ -120,7 +247,7 @@ def _coerce(name: str, value: Any, origin: str) -> Any:
         if text in ("0", "false", "no", "off"):
             return False
         raise ConfigError(f"{origin}: {name} must be true or false, got {value!r}")
-    if kinds.get(name) in ("int", int):
+    if kind == "int":
         try:
             number = int(value)
         except (TypeError, ValueError):
@@ -128,7 +255,7 @@ def _coerce(name: str, value: Any, origin: str) -> Any:
         if number < 0:
             raise ConfigError(f"{origin}: {name} must not be negative, got {number}")
         return number
-    if kinds.get(name) in ("float", float):
+    if kind == "float":
         try:
             real = float(value)
         except (TypeError, ValueError):
@@ -143,10 +270,16 @@ def _coerce(name: str, value: Any, origin: str) -> Any:
 
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
+        handle = path.open("rb")
     except FileNotFoundError:
         return {}
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    import tomllib  # only when there is a file: it compiles a few regular expressions
+
+    try:
+        with handle:
+            return tomllib.load(handle)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
     except OSError as exc:
@@ -165,6 +298,9 @@ def load_settings(
     settings = Settings(home=home)
     document = _read_toml(settings.config_path)
     changes: dict[str, Any] = {}
+    if document:
+        changes["document"] = document
+        changes["warnings"] = tuple(config_warnings(document, str(settings.config_path)))
     for (section, key), name in _TOML_FIELDS.items():
         table = document.get(section, {})
         if isinstance(table, dict) and key in table:
@@ -198,7 +334,7 @@ def load_settings(
         raise ConfigError(f"host must be a loopback address (127.0.0.1 or ::1), got {host!r}")
     if "port" in changes and not 0 <= changes["port"] <= 65535:
         raise ConfigError(f"port must be between 0 and 65535, got {changes['port']}")
-    return replace(settings, **changes)
+    return settings.replace(**changes)
 
 
 def systemd_env(environ: Mapping[str, str] | None = None) -> tuple[str | None, float | None]:
@@ -226,22 +362,26 @@ def systemd_env(environ: Mapping[str, str] | None = None) -> tuple[str | None, f
 # path of a file or directory that exists (SSH_AUTH_SOCK, GOOGLE_APPLICATION_CREDENTIALS: the
 # secret is in the file, and hiding a path such as a home directory would hide it in every
 # traceback). Anything else counts, including URLs, which often carry credentials.
-_SECRET_NAME = re.compile(
-    r"KEY|TOKEN|SECRET|PASSWORD|PASSWD|PASSPHRASE|CREDENTIAL|PRIVATE|AUTH(?!OR)"
-    r"|(?:^|_)(?:PASS|PAT|PW|DSN)(?:_|$)",
-    re.IGNORECASE,
+# (Patterns are compiled on first use, by ``re``'s cache: most commands never need them.)
+_SECRET_NAME = (
+    r"(?i)KEY|TOKEN|SECRET|PASSWORD|PASSWD|PASSPHRASE|CREDENTIAL|PRIVATE|AUTH(?!OR)"
+    r"|(?:^|_)(?:PASS|PAT|PW|DSN)(?:_|$)"
 )
 _NOT_SECRET = frozenset(
     {"true", "false", "yes", "no", "on", "off", "none"}
     | {"null", "nil", "undefined", "unset", "empty", "default", "auto"}
     | {"enabled", "disabled", "required", "optional"}
 )
-_NUMERIC = re.compile(r"[+-]?\d+(?:\.\d*)?")
+_NUMERIC = r"[+-]?\d+(?:\.\d*)?"
 MIN_SECRET_LENGTH = 6
 
 
 def _is_secret_value(value: str) -> bool:
-    if len(value) < MIN_SECRET_LENGTH or value.lower() in _NOT_SECRET or _NUMERIC.fullmatch(value):
+    if (
+        len(value) < MIN_SECRET_LENGTH
+        or value.lower() in _NOT_SECRET
+        or re.fullmatch(_NUMERIC, value)
+    ):
         return False
     if value.startswith(("/", "~/", "./", "../")):
         try:
@@ -257,7 +397,7 @@ def secret_variables(environ: Mapping[str, str] | None = None) -> dict[str, str]
     found: dict[str, str] = {}
     for name in sorted(env):
         value = env[name].strip()
-        if _SECRET_NAME.search(name) and _is_secret_value(value):
+        if re.search(_SECRET_NAME, name) and _is_secret_value(value):
             found[name] = value
     return found
 

@@ -13,7 +13,7 @@ Sections, in run order (one module each)::
     cross_process  another process appends and rings the doorbell -> handler latency
     triage         diagnosis of a 10,000-line output with a 10,000-entry knowledge base
     search         knowledge search at 100,000 entries vs raw FTS5 on the same texts
-    startup        wall time of short CLI commands vs a bare interpreter
+    startup        wall time of short CLI commands vs `python -c "import sqlite3, json"`
     run_overhead   a failing pytest through `vigil run` vs bare: added time, prompt-back time
     breaker        circuit breaker overhead per call vs pybreaker; cost of a refused call
     supervisor     crashed component -> running again (backoff excluded) vs a bare task restart

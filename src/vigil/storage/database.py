@@ -15,16 +15,18 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
-
-if TYPE_CHECKING:
-    from concurrent.futures import ThreadPoolExecutor
 
 from vigil.errors import StorageError
 
+TYPE_CHECKING = False  # spelt out: short-lived readers never import ``typing``
+if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
+    from typing import Any, ParamSpec, TypeVar
+
+    P = ParamSpec("P")
+    T = TypeVar("T")
+
 Row = sqlite3.Row
-P = ParamSpec("P")
-T = TypeVar("T")
 
 
 def _translate(exc: sqlite3.Error, path: Path) -> StorageError:
