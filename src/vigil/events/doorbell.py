@@ -147,7 +147,7 @@ class Follower:
         self._sock.settimeout(timeout)
         try:
             self._sock.recv(64)
-        except TimeoutError:
+        except (TimeoutError, BlockingIOError):  # a zero timeout is a non-blocking read
             return False
         self._sock.setblocking(False)
         try:
