@@ -19,9 +19,11 @@ nobody there. With no follower the cost of a ring is one ``listdir`` of a missin
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import socket
+import threading
 from pathlib import Path
 
 from vigil.errors import DaemonError
@@ -34,6 +36,8 @@ if TYPE_CHECKING:
 _LINUX = os.uname().sysname == "Linux"
 _BELL_PREFIX = b"\0vigil-bell-"
 _places: dict[Path, tuple[str | bytes, str]] = {}
+_sock: socket.socket | None = None
+_sock_lock = threading.Lock()
 
 
 def _place(home: Path) -> tuple[str | bytes, str]:
@@ -86,38 +90,35 @@ def _ring_followers(sock: socket.socket, directory: str) -> None:
                 pass
 
 
+def _sender() -> socket.socket:
+    """This process's one sending socket (a ring is one ``sendto`` per listener, nothing more)."""
+    global _sock
+    with _sock_lock:
+        if _sock is None:
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+            sock.setblocking(False)
+            atexit.register(sock.close)
+            _sock = sock
+        return _sock
+
+
 def ring(home: Path) -> bool:
     """Wake the daemon of ``home`` and its followers; ``True`` if the daemon is listening."""
     daemon, directory = _place(home)
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    try:
-        sock.setblocking(False)
-        listening = _send(sock, daemon)
-        _ring_followers(sock, directory)
-    finally:
-        sock.close()
+    sock = _sender()
+    listening = _send(sock, daemon)
+    _ring_followers(sock, directory)
     return listening
 
 
 def ring_followers(home: Path) -> None:
     """Wake the followers of ``home`` only (the daemon, for events it stored itself)."""
-    directory = _place(home)[1]
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    try:
-        sock.setblocking(False)
-        _ring_followers(sock, directory)
-    finally:
-        sock.close()
+    _ring_followers(_sender(), _place(home)[1])
 
 
 def is_listening(home: Path) -> bool:
     """Whether a daemon holds the doorbell of ``home`` (without waking it needlessly)."""
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    try:
-        sock.setblocking(False)
-        return _send(sock, address(home))
-    finally:
-        sock.close()
+    return _send(_sender(), address(home))
 
 
 class Follower:
