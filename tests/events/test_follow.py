@@ -168,3 +168,31 @@ def test_events_follow_prints_what_the_daemon_stores(home: Path) -> None:
         assert done.returncode == 0, done.stderr
         line = json.loads(out.readline())
     assert line["type"] == "triage.completed"
+
+
+def test_sigterm_ends_a_follower_and_removes_its_registration(home: Path) -> None:
+    """``vigil events --follow`` stopped with SIGTERM exits 143 and leaves no bell behind."""
+    import signal
+
+    with _following(home) as (proc, _):
+        _registered(home, proc)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 143
+    assert _bells(home) == []
+
+
+def test_follow_without_a_writable_run_directory_still_follows(home: Path) -> None:
+    """Where no bell can be registered, ``--follow`` says so in one line and re-reads every
+    second instead: an ingested event is still printed."""
+    (home / "run").mkdir(parents=True, exist_ok=True)
+    (home / "run" / "bells").write_text("not a directory")
+    with _following(home, "--type", "note.*") as (proc, out):
+        done = vigil("ingest", "-", home=home, stdin=NOTE + "\n")
+        assert done.returncode == 0, done.stderr
+        line = json.loads(out.readline())
+        assert line["type"] == "note.thing.happened"
+        proc.kill()
+        proc.wait()
+        assert proc.stderr is not None
+        warning = proc.stderr.read().strip().splitlines()
+    assert len(warning) == 1 and "re-reading every second" in warning[0]

@@ -21,6 +21,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Iterator, Mapping
+    from pathlib import Path
     from typing import Any
 
     from vigil.events.doorbell import Follower
@@ -74,7 +75,7 @@ def cmd_events(args: argparse.Namespace) -> int:
         raise UsageError("--type needs a pattern such as 'build.*'")
     since = _since(args.since) if args.since else None
     config = settings()
-    bell: Follower | None = None
+    bell: Follower | _Rereading | None = None
     with Database(config.db_path) as db:
         table.ensure_schema(db)
         if args.event_id:
@@ -82,9 +83,7 @@ def cmd_events(args: argparse.Namespace) -> int:
             print(json.dumps(event, indent=2, ensure_ascii=False))
             return 0
         if args.follow:
-            from vigil.events.doorbell import Follower
-
-            bell = Follower(config.home)  # before reading: nothing stored after it is missed
+            bell = _bell(config.home)  # before reading: nothing stored after it is missed
         try:
             start = table.last_seq(db)
             rows = table.find_rows(db, patterns=patterns, since=since, limit=args.limit)
@@ -109,6 +108,41 @@ def cmd_events(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Rereading:
+    """Where no bell can be registered (a home whose ``run/`` is not writable): a read every
+    second instead."""
+
+    def wait(self, timeout: float | None = None) -> bool:
+        import time
+
+        time.sleep(1.0)
+        return False
+
+    def close(self) -> None:
+        pass
+
+
+def _bell(home: Path) -> Follower | _Rereading:
+    """A bell for ``--follow``; SIGTERM ends the command cleanly (its registration removed)."""
+    import signal
+
+    from vigil.events.doorbell import Follower
+
+    def stop(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        return Follower(home)
+    except OSError as exc:
+        print(
+            f"vigil: warning: cannot register for new events under {home / 'run'} "
+            f"({exc.strerror or exc}); re-reading every second",
+            file=sys.stderr,
+        )
+        return _Rereading()
+
+
 def _emit(event: Mapping[str, Any], as_json: bool) -> None:
     if as_json:
         print(json.dumps(event, ensure_ascii=False), flush=True)
@@ -118,7 +152,7 @@ def _emit(event: Mapping[str, Any], as_json: bool) -> None:
 
 def follow(
     db: Database,
-    bell: Follower,
+    bell: Follower | _Rereading,
     patterns: tuple[str, ...],
     after: int,
     *,
