@@ -18,9 +18,12 @@ from tests.cli.helpers import vigil
 from vigil.cli.main import COMMANDS, build_parser
 
 # What the read path must never load: the event model (dataclasses pull in inspect), the
-# composition root, the knowledge base's CLI, typing, logging, and TOML without a config file.
+# composition root, the knowledge base's CLI, typing, logging, TOML without a config file, and
+# what argparse's help formatter and the database's lock would pull in by default.
 HEAVY = (
     "dataclasses",
+    "shutil",
+    "threading",
     "inspect",
     "typing",
     "logging",

@@ -17,6 +17,7 @@ whose ``add_parser(subparsers)`` registers it (``kb``, ``stats``).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from vigil import __version__
@@ -25,7 +26,7 @@ from vigil.errors import UsageError, VigilError
 TYPE_CHECKING = False  # spelt out: importing ``typing`` costs a read command a tenth of its time
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
-    from typing import NoReturn
+    from typing import Any, NoReturn
 
     Define = Callable[[argparse.ArgumentParser], None]
 
@@ -34,8 +35,45 @@ class ParseError(UsageError):
     """A usage mistake found by the parser; its message names the command already."""
 
 
+class Formatter(argparse.HelpFormatter):
+    """argparse's help formatter, as wide as the terminal, found without ``shutil`` (argparse
+    imports it, and asks the terminal again, for every argument a parser defines)."""
+
+    columns: int | None = None
+
+    def __init__(
+        self,
+        prog: str,
+        indent_increment: int = 2,
+        max_help_position: int = 24,
+        width: int | None = None,
+    ) -> None:
+        if width is None:
+            width = self._terminal_columns() - 2
+        super().__init__(prog, indent_increment, max_help_position, width)
+
+    @classmethod
+    def _terminal_columns(cls) -> int:
+        if cls.columns is None:
+            try:
+                cls.columns = int(os.environ["COLUMNS"])
+            except (KeyError, ValueError):
+                stream = sys.__stdout__
+                try:
+                    cls.columns = os.get_terminal_size(stream.fileno()).columns if stream else 0
+                except (ValueError, OSError):
+                    cls.columns = 0
+            if cls.columns <= 0:
+                cls.columns = 80
+        return cls.columns
+
+
 class Parser(argparse.ArgumentParser):
     """argparse that raises instead of printing usage and exiting."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", Formatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         raise ParseError(f"{self.prog}: {message} (see {self.prog} --help)")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import threading
+from _thread import RLock  # threading.RLock itself, without importing threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -72,7 +72,7 @@ class Database:
                     f"state database {path}: {exc.strerror}", path=str(path)
                 ) from exc
             self._conn = self._connect_read_only(exc)
-        self._lock = threading.RLock()
+        self._lock = RLock()
         self._executor: ThreadPoolExecutor | None = None
         self._depth = 0
 
