@@ -67,6 +67,10 @@ def test_a_feature_registers_its_section_in_one_line(
     (warning,) = settings.warnings
     assert "unknown key 'paht' in [logs.follow] (did you mean path?)" in warning
     assert config_warnings({"logs": {"follow": [{"path": "x"}]}}, "c") == []
+    monkeypatch.setitem(SECTIONS, "hooks.github", frozenset({"secret_env"}))
+    assert config_warnings({"hooks": {"github": {"secret_env": "X"}}}, "c") == []
+    (typo,) = config_warnings({"hooks": {"gihub": {}}}, "c")
+    assert "unknown key 'gihub' in [hooks] (did you mean github?)" in typo
 
 
 def test_settings_are_frozen_and_replace_gives_a_changed_copy(home: Path) -> None:

@@ -186,6 +186,10 @@ def known_keys() -> dict[str, frozenset[str]]:
     known = dict(SECTIONS)
     for section, key in _TOML_FIELDS:
         known[section] = known.get(section, frozenset()) | {key}
+    for path in list(known):  # ``[hooks.github]`` makes ``hooks`` a known section too
+        parts = path.split(".")
+        for end in range(1, len(parts)):
+            known.setdefault(".".join(parts[:end]), frozenset())
     return known
 
 
