@@ -260,6 +260,6 @@ def run(ctx: Context) -> Result:
     )
     result.notes.append(
         "a publish is an append then a ring; the ring reuses one socket per process, so with no "
-        "follower it is one datagram and one listdir of a missing directory"
+        "follower it is one datagram and one access() of a missing directory"
     )
     return result
