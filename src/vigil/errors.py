@@ -31,7 +31,9 @@ receipts can keep the facts without parsing the message.
 
 from __future__ import annotations
 
-from typing import Any
+TYPE_CHECKING = False  # spelt out: ``vigil --version`` never imports ``typing``
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class VigilError(Exception):

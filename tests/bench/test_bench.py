@@ -67,7 +67,12 @@ def test_quick_report_has_selected_sections_with_numeric_figures_and_verdicts() 
         figure = startup["figures"][command]
         assert figure["n"] == 5
         assert all(_is_number(figure[key]) for key in ("median", "p50", "p95", "p99"))
-    assert startup["baseline"]["python -c pass"]["n"] == 5
+    assert startup["baseline"]["python -c 'import sqlite3, json'"]["n"] == 5
+    assert {check["figure"] for check in startup["checks"]} == {
+        "vigil --version / baseline (paired median)",
+        "vigil events --limit 1 / baseline (paired median)",
+    }
+    assert all(check["target"] == 2.0 for check in startup["checks"])
 
 
 def test_unknown_section_exits_2_with_one_line_on_stderr() -> None:

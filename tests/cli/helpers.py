@@ -97,3 +97,16 @@ def get_json(port: int, path: str) -> tuple[int, Any]:
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as exc:
         return exc.code, json.loads(exc.read())
+
+
+def with_sigint(disposition: str, argv: Sequence[str]) -> list[str]:
+    """``argv`` started with SIGINT set to ``disposition`` (``"default"`` or ``"ignore"``),
+    whatever this process inherited: a test sets the dispositions it relies on (CI may start
+    the suite with SIGINT ignored, as a shell does for a background job)."""
+    handler = {"default": "SIG_DFL", "ignore": "SIG_IGN"}[disposition]
+    script = (
+        "import os, signal, sys\n"
+        f"signal.signal(signal.SIGINT, signal.{handler})\n"
+        "os.execvp(sys.argv[1], sys.argv[1:])\n"
+    )
+    return [sys.executable, "-c", script, *argv]

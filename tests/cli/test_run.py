@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.cli.helpers import events, vigil
+from tests.cli.helpers import events, vigil, with_sigint
 
 CALC_OK = "def add(a, b):\n    return a + b\n"
 CALC_BROKEN = "def add(a, b):\n    return a - b\n"
@@ -207,7 +207,7 @@ def test_ctrl_c_stops_the_command_and_is_recorded_as_interrupted(
 
     env = {**os.environ, "VIGIL_HOME": str(home)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "vigil", "run", "--", "sleep", "30"],
+        with_sigint("default", [sys.executable, "-m", "vigil", "run", "--", "sleep", "30"]),
         cwd=tmp_path,
         env=env,
         stdout=subprocess.PIPE,

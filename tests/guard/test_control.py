@@ -34,9 +34,8 @@ def clock() -> FakeClock:
 
 
 def open_vigil(settings: Settings, clock: FakeClock, **control: Any) -> Vigil:
-    from dataclasses import replace
 
-    vigil = Vigil(replace(settings, control=control), clock)
+    vigil = Vigil(settings.replace(control=control), clock)
     vigil.on_stored = lambda: None
     vigil.ensure_schema()
     return vigil

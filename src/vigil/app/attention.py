@@ -22,7 +22,8 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from vigil.clock import Clock
-from vigil.config import Settings, channel_url, secret
+from vigil.config import Settings, secret
+from vigil.config.attention import channel_url
 from vigil.errors import NotFoundError
 from vigil.events import catalog
 from vigil.events.bus import Outcome

@@ -1,7 +1,9 @@
 """The daemon's own long-lived components, each run by the supervisor.
 
 - ``http``: uvicorn serving the Starlette app on a socket bound up front (so a busy port is one
-  clear error before anything starts); stopped gracefully on cancellation.
+  clear error before anything starts); stopped gracefully on cancellation. It beats from
+  uvicorn's own main loop (every ``beat_every`` seconds, at one-second granularity), so its last
+  beat in ``vigil health`` says the server is still serving, not only that it once started.
 - ``storage``: a tiny write every few seconds, so a full or read-only disk is noticed (and
   reported in ``/readyz``) even when no event arrives; it never crashes on a storage error, it
   records it and keeps probing, and the daemon recovers by itself once the disk is usable again.
@@ -57,10 +59,13 @@ def bind(host: str, port: int) -> socket.socket:
 class HttpComponent:
     """Serves the HTTP app; restartable (it binds the same address again after a crash)."""
 
-    def __init__(self, app: Any, host: str, listener: socket.socket) -> None:
+    def __init__(
+        self, app: Any, host: str, listener: socket.socket, *, beat_every: int = 5
+    ) -> None:
         self.app = app
         self.host = host
         self.port = int(listener.getsockname()[1])
+        self.beat_every = beat_every
         self._listener: socket.socket | None = listener
 
     async def __call__(self, beat: Beat) -> None:
@@ -73,10 +78,18 @@ class HttpComponent:
             def capture_signals(self) -> Iterator[None]:
                 yield
 
+        async def serving_beat() -> None:  # called by uvicorn's main loop while it serves
+            beat()
+
         listener = self._listener or bind(self.host, self.port)
         self._listener = None
         config = uvicorn.Config(
-            self.app, log_level="warning", access_log=False, lifespan="off", timeout_notify=5
+            self.app,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            timeout_notify=self.beat_every,
+            callback_notify=serving_beat,
         )
         server = QuietServer(config)
         serving = asyncio.create_task(server.serve(sockets=[listener]), name="http:serve")

@@ -44,7 +44,7 @@ from vigil.config import Settings, systemd_env
 from vigil.errors import DaemonError, StorageError
 from vigil.events import catalog
 from vigil.events.bus import EventBus
-from vigil.events.doorbell import Doorbell
+from vigil.events.doorbell import Doorbell, ring_followers
 from vigil.events.model import Event
 from vigil.notify.channels.dashboard import Broadcast
 from vigil.reasoning.chain import FallbackChain
@@ -55,6 +55,7 @@ from vigil.reliability.supervisor import Spec, Supervisor
 log = logging.getLogger("vigil.daemon")
 
 BUS_HEARTBEAT_S = 10.0
+HTTP_BEAT_S = 5  # uvicorn's main loop beats this often while it serves
 STAGE_HTTP, STAGE_BUS, STAGE_PROBES = 3, 1, 0
 
 
@@ -72,7 +73,12 @@ class Daemon:
         self.metrics_upkeep = MetricsUpkeep(
             self.metrics, self.vigil.db, self.clock, ResourceSampler(self.clock, settings.home)
         )
-        self.bus = EventBus(self.vigil.log, source="vigil.daemon", metrics=self.metrics)
+        self.bus = EventBus(
+            self.vigil.log,
+            source="vigil.daemon",
+            metrics=self.metrics,
+            announce=lambda: ring_followers(settings.home),  # `vigil events --follow` hears it
+        )
         self.supervisor = Supervisor(
             self.clock,
             on_restart=self._component_restarted,
@@ -314,9 +320,9 @@ class Daemon:
             report=self.health_report,
             metrics=lambda: render_latest(self.metrics),
         )
-        http = HttpComponent(app, self.settings.host, listener)
+        http = HttpComponent(app, self.settings.host, listener, beat_every=HTTP_BEAT_S)
         self.port = http.port
-        self.supervisor.add(Spec("http", http, stage=STAGE_HTTP))
+        self.supervisor.add(Spec("http", http, heartbeat=3.0 * HTTP_BEAT_S, stage=STAGE_HTTP))
         self.supervisor.add(Spec("storage", self.storage, heartbeat=60.0, stage=STAGE_PROBES))
         self.supervisor.add(
             Spec(
@@ -391,5 +397,7 @@ def serve(settings: Settings, on_ready: Callable[[Daemon], None] | None = None) 
         max_bytes=settings.log_max_bytes,
         keep=settings.log_keep,
     )
+    for warning in settings.warnings:  # a misspelt config key: ignored, but said
+        log.warning("config.toml holds something nothing reads", extra={"detail": warning})
     daemon = Daemon(settings, on_ready)
     asyncio.run(daemon.run())

@@ -28,7 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from vigil.clock import isoformat, parse_iso
-from vigil.config import AttentionSettings, Settings
+from vigil.config import Settings
+from vigil.config.attention import AttentionSettings
 from vigil.errors import UsageError, ValidationError, VigilError
 from vigil.events import catalog
 from vigil.events.model import Event, check_type
@@ -221,7 +222,7 @@ def replay(
     raised_for = frozenset(RAISES_FOR) | {catalog.COMPONENT_ISOLATED}
     observed = frozenset(OBSERVED)
     with tempfile.TemporaryDirectory(prefix="vigil-replay-") as scratch:
-        scratch_settings = replace(settings, home=Path(scratch), attention=rules)
+        scratch_settings = settings.replace(home=Path(scratch), attention_rules=rules)
         clock = _StepClock(parse_iso(kept[0].time) if kept else parse_iso(events[0].time))
         vigil = Vigil(scratch_settings, clock=clock)
         try:

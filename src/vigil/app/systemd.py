@@ -42,8 +42,11 @@ class Notifier:
         return True
 
 
-def unit_text(*, command: list[str], home: Path, user: bool, watchdog_s: int = 30) -> str:
-    """A systemd unit that runs ``vigil up`` under supervision."""
+def unit_text(
+    *, command: list[str], home: Path, user: bool, watchdog_s: int = 30, port: int | None = None
+) -> str:
+    """A systemd unit that runs ``vigil up`` (on ``port`` when given) under supervision."""
+    up = ["up"] if port is None else ["up", "--port", str(port)]
     target = "default.target" if user else "multi-user.target"
     return f"""[Unit]
 Description=Vigil, the always-on operations companion for developers
@@ -53,7 +56,7 @@ Wants=network-online.target
 [Service]
 Type=notify
 NotifyAccess=main
-ExecStart={shlex.join([*command, "up"])}
+ExecStart={shlex.join([*command, *up])}
 Environment=VIGIL_HOME={home}
 Environment=PYTHONUNBUFFERED=1
 Restart=always

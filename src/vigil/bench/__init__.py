@@ -14,7 +14,8 @@ Sections, in run order (one module each)::
     triage         diagnosis of a 10,000-line output with a 10,000-entry knowledge base
     triage_accuracy  file+line of the first failure on labelled real outputs, tuned and held out
     search         knowledge search at 100,000 entries vs raw FTS5 on the same texts
-    startup        wall time of short CLI commands vs a bare interpreter
+    startup        wall time of short CLI commands vs `python -c "import sqlite3, json"`
+    follow         `vigil events --follow`: publish -> printed line, daemon down and up; ring cost
     run_overhead   a failing pytest through `vigil run` vs bare: added time, prompt-back time
     breaker        circuit breaker overhead per call vs pybreaker; cost of a refused call
     supervisor     crashed component -> running again (backoff excluded) vs a bare task restart
@@ -57,6 +58,7 @@ SECTIONS: tuple[str, ...] = (
     "triage_accuracy",
     "search",
     "startup",
+    "follow",
     "run_overhead",
     "breaker",
     "supervisor",

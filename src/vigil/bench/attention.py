@@ -202,7 +202,8 @@ def _told_after(
 
 def _day(ctx: Context, result: Result) -> None:
     from vigil.app.replay import parse_stream, replay
-    from vigil.config import load_attention, load_settings
+    from vigil.config import load_settings
+    from vigil.config.attention import load_attention
 
     path = DAY / "day.jsonl"
     events = parse_stream(path.read_text(), str(path))

@@ -33,7 +33,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     from vigil.app.replay import parse_stream, replay
     from vigil.cli.context import settings as load
     from vigil.cli.events import read_input
-    from vigil.config import load_attention
+    from vigil.config.attention import load_attention
 
     events = parse_stream(read_input(args.file), args.file)
     settings = load()

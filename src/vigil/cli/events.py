@@ -1,21 +1,35 @@
-"""``vigil events``, ``vigil ingest`` and ``vigil dead-letters``."""
+"""``vigil events``, ``vigil ingest`` and ``vigil dead-letters``.
+
+``vigil events`` is a read command that must start at the speed of Python: it reads rows through
+:mod:`vigil.events.table` (no Event objects, no composition root) and imports nothing it does not
+need; the writing commands below import what they use inside their functions.
+
+``--follow`` prints each new event the moment it is stored: the command registers a bell of its
+own (:class:`~vigil.events.doorbell.Follower`) before it reads, and every process that stores
+events rings it, the daemon included. It does not poll; a read every :data:`FOLLOW_SAFETY_S`
+seconds only backs up a writer that does not ring (an older Vigil, a hand-made insert).
+"""
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
-import time
-from collections.abc import Iterator
-from typing import Any
 
-from vigil.cli.context import open_vigil
-from vigil.clock import SystemClock, isoformat, parse_since
 from vigil.errors import InputError, UsageError, ValidationError, VigilError
-from vigil.events.catalog import validate_known
-from vigil.events.model import Event, check_type, new_event
 
-FOLLOW_INTERVAL_S = 0.1
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Iterator, Mapping
+    from pathlib import Path
+    from typing import Any
+
+    from vigil.events.doorbell import Follower
+    from vigil.events.model import Event
+    from vigil.storage import Database
+
+FOLLOW_SAFETY_S = 5.0
+FOLLOW_BATCH = 500
 _INGEST_KEYS = {
     "type",
     "data",
@@ -27,10 +41,10 @@ _INGEST_KEYS = {
 }
 
 
-def _line(event: Event) -> str:
-    subject = f" [{event.subject}]" if event.subject else ""
+def _line(event: Mapping[str, Any]) -> str:
+    subject = f" [{event['subject']}]" if event["subject"] else ""
     detail = ""
-    data = event.data
+    data = event["data"]
     if "exit_code" in data:
         detail = f" exit={data['exit_code']}"
     if "summary" in data:
@@ -39,55 +53,122 @@ def _line(event: Event) -> str:
         detail = f" {data['title']}"
     if len(detail) > 120:
         detail = detail[:117] + "..."
-    return f"{event.time[:19].replace('T', ' ')}  {event.id}  {event.type}{subject}{detail}"
+    when = event["time"][:19].replace("T", " ")
+    return f"{when}  {event['id']}  {event['type']}{subject}{detail}"
+
+
+def _since(text: str) -> str:
+    from vigil.clock import SystemClock, isoformat, parse_since
+
+    return isoformat(parse_since(text, SystemClock().now()))
 
 
 def cmd_events(args: argparse.Namespace) -> int:
+    from vigil.cli.context import settings
+    from vigil.events import table
+    from vigil.storage import Database
+
     if args.limit is not None and args.limit < 0:
         raise UsageError("--limit must not be negative")
-    since = isoformat(parse_since(args.since, SystemClock().now())) if args.since else None
-    with open_vigil() as vigil:
+    patterns = tuple(args.type)
+    if any(not p.strip() for p in patterns):
+        raise UsageError("--type needs a pattern such as 'build.*'")
+    since = _since(args.since) if args.since else None
+    config = settings()
+    bell: Follower | _Rereading | None = None
+    with Database(config.db_path) as db:
+        table.ensure_schema(db)
         if args.event_id:
-            event = vigil.log.get(args.event_id)
-            print(json.dumps(event.to_dict(), indent=2, ensure_ascii=False))
+            event = table.event_dict(table.row_by_id(db, args.event_id))
+            print(json.dumps(event, indent=2, ensure_ascii=False))
             return 0
-        patterns = tuple(args.type)
-        if any(not p.strip() for p in patterns):
-            raise UsageError("--type needs a pattern such as 'build.*'")
-        events = vigil.log.find(patterns=patterns, since=since, limit=args.limit)
-        events.reverse()
-        if args.json and not args.follow:
-            json.dump([e.to_dict() for e in events], sys.stdout, ensure_ascii=False)
-            sys.stdout.write("\n")
-            return 0
-        for event in events:
-            _emit(event, args.json)
-        if not args.follow:
-            if not events and not args.json:
-                print("no events", file=sys.stderr)
-            return 0
-        last = events[-1].seq if events else vigil.log.last_seq()
-        for event in _follow(vigil.log, patterns, last or 0):
-            _emit(event, args.json)
+        if args.follow:
+            bell = _bell(config.home)  # before reading: nothing stored after it is missed
+        try:
+            start = table.last_seq(db)
+            rows = table.find_rows(db, patterns=patterns, since=since, limit=args.limit)
+            rows.reverse()
+            events = [table.event_dict(row) for row in rows]
+            if args.json and bell is None:
+                json.dump(events, sys.stdout, ensure_ascii=False)
+                sys.stdout.write("\n")
+                return 0
+            for event in events:
+                _emit(event, args.json)
+            if bell is None:
+                if not events and not args.json:
+                    print("no events", file=sys.stderr)
+                return 0
+            after = max(start, events[-1]["seq"] if events else 0)
+            for event in follow(db, bell, patterns, after):
+                _emit(event, args.json)
+        finally:
+            if bell is not None:
+                bell.close()
     return 0
 
 
-def _emit(event: Event, as_json: bool) -> None:
+class _Rereading:
+    """Where no bell can be registered (a home whose ``run/`` is not writable): a read every
+    second instead."""
+
+    def wait(self, timeout: float | None = None) -> bool:
+        import time
+
+        time.sleep(1.0)
+        return False
+
+    def close(self) -> None:
+        pass
+
+
+def _bell(home: Path) -> Follower | _Rereading:
+    """A bell for ``--follow``; SIGTERM ends the command cleanly (its registration removed)."""
+    import signal
+
+    from vigil.events.doorbell import Follower
+
+    def stop(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        return Follower(home)
+    except OSError as exc:
+        print(
+            f"vigil: warning: cannot register for new events under {home / 'run'} "
+            f"({exc.strerror or exc}); re-reading every second",
+            file=sys.stderr,
+        )
+        return _Rereading()
+
+
+def _emit(event: Mapping[str, Any], as_json: bool) -> None:
     if as_json:
-        print(json.dumps(event.to_dict(), ensure_ascii=False), flush=True)
+        print(json.dumps(event, ensure_ascii=False), flush=True)
     else:
         print(_line(event), flush=True)
 
 
-def _follow(log: Any, patterns: tuple[str, ...], after: int) -> Iterator[Event]:
-    """New events as they are stored (a cheap indexed read every 100 ms)."""
+def follow(
+    db: Database,
+    bell: Follower | _Rereading,
+    patterns: tuple[str, ...],
+    after: int,
+    *,
+    safety_s: float | None = FOLLOW_SAFETY_S,
+) -> Iterator[dict[str, Any]]:
+    """Events stored after position ``after``, as they are stored: one indexed read each time
+    ``bell`` rings (or ``safety_s`` passes), forever."""
+    from vigil.events import table
+
     while True:
-        batch = log.read_after(after, patterns, 500)
-        for event in batch:
-            after = event.seq
-            yield event
-        if not batch:
-            time.sleep(FOLLOW_INTERVAL_S)
+        batch = table.rows_after(db, after, patterns, FOLLOW_BATCH)
+        for row in batch:
+            after = row[0]
+            yield table.event_dict(row)
+        if len(batch) < FOLLOW_BATCH:
+            bell.wait(safety_s)
 
 
 def read_input(path: str, *, lenient: bool = False) -> str:
@@ -136,6 +217,9 @@ def parse_ingest(text: str, name: str) -> list[dict[str, Any]]:
             if record.get(key) is not None and not isinstance(record[key], str):
                 raise ValidationError(f"{where}: {key!r} must be a string")
         try:
+            from vigil.events.catalog import validate_known
+            from vigil.events.model import check_type
+
             check_type(record["type"])
             validate_known(record["type"], data)
         except VigilError as exc:
@@ -145,6 +229,9 @@ def parse_ingest(text: str, name: str) -> list[dict[str, Any]]:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
+    from vigil.cli.context import open_vigil
+    from vigil.events.model import new_event
+
     name = "stdin" if args.file == "-" else args.file
     records = parse_ingest(read_input(args.file), name)
     with open_vigil() as vigil:
@@ -179,6 +266,8 @@ def _with_cause(event: Event, cause: str) -> Event:
 
 
 def cmd_dead_letters(args: argparse.Namespace) -> int:
+    from vigil.cli.context import open_vigil
+
     with open_vigil() as vigil:
         letters = vigil.log.dead_letters(limit=args.limit)
     if args.json:

@@ -84,8 +84,10 @@ def cmd_health(args: argparse.Namespace) -> int:
 def cmd_service_install(args: argparse.Namespace) -> int:
     from vigil.app.systemd import unit_path, unit_text, vigil_command
 
-    config = settings()
-    text = unit_text(command=vigil_command(), home=config.home.absolute(), user=args.user)
+    config = settings(port=args.port)  # checks the port's range
+    text = unit_text(
+        command=vigil_command(), home=config.home.absolute(), user=args.user, port=args.port
+    )
     if args.print:
         sys.stdout.write(text)
         return 0

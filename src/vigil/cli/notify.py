@@ -170,7 +170,7 @@ def cmd_focus(args: argparse.Namespace) -> int:
 
     from vigil.cli.context import open_vigil
     from vigil.clock import isoformat, parse_iso
-    from vigil.config import parse_duration
+    from vigil.config.attention import parse_duration
 
     with open_vigil() as vigil:
         vigil.ensure_schema()

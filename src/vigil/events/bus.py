@@ -9,8 +9,9 @@
 - A handler that raises does not stop anything else: the failure is dead-lettered with its error,
   ``bus.handler.failed`` is published, and the consumer moves on.
 - A *live subscriber* (``subscribe``) sees every new event from any process, in order, while the
-  bus runs; it is for views (dashboards, ``--follow``), not for work that must not be lost.
-  Subscribing returns the unsubscribe callable.
+  bus runs; it is for views (dashboards), not for work that must not be lost. Subscribing
+  returns the unsubscribe callable. Other processes that follow the log (``vigil events
+  --follow``) hear of what this bus stores through ``announce`` (the daemon rings their bells).
 """
 
 from __future__ import annotations
@@ -130,9 +131,15 @@ class EventBus:
     """Publish/subscribe over a :class:`SqliteEventLog`, with durable consumers."""
 
     def __init__(
-        self, event_log: SqliteEventLog, *, source: str = "vigil", metrics: Metrics | None = None
+        self,
+        event_log: SqliteEventLog,
+        *,
+        source: str = "vigil",
+        metrics: Metrics | None = None,
+        announce: Callable[[], None] | None = None,
     ) -> None:
         self.metrics = metrics
+        self._announce = announce
         self.log = event_log
         self.db = event_log.db
         self.clock = event_log.clock
@@ -208,7 +215,7 @@ class EventBus:
                 if not future.done():
                     future.set_result(stored[start : start + len(events)])
                 start += len(events)
-            self.wake()
+            self._stored()
 
     def event(self, event_type: str, data: dict[str, Any], **kwargs: Any) -> Event:
         """A new event from this bus's source and clock (not yet published)."""
@@ -220,6 +227,16 @@ class EventBus:
         for consumer in self._consumers.values():
             consumer.wakeup.set()
         self._tail_wakeup.set()
+
+    def _stored(self) -> None:
+        """This bus stored events: wake its own readers, then announce them to other processes
+        (``announce``: the daemon rings the followers' bells)."""
+        self.wake()
+        if self._announce is not None:
+            try:
+                self._announce()
+            except Exception:  # a follower's trouble must never fail a publish
+                log.exception("could not announce new events")
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -351,11 +368,11 @@ class EventBus:
             )
             detail = "".join(traceback.format_exception(exc))[-8000:]
             await self.db.call(self.log.dead_letter, consumer.name, event, error, detail, notice)
-            self.wake()
+            self._stored()
             return
         consumer.handled += 1
         if outputs:
-            self.wake()
+            self._stored()
 
     async def _tail(self, beat: Callable[[], None], beat_every: float | None) -> None:
         while True:

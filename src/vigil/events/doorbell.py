@@ -1,54 +1,176 @@
-"""The doorbell: how a CLI process wakes the daemon the moment it stores an event.
+"""The doorbell: how a process that stores an event wakes the daemon and every follower at once.
 
 The daemon binds a unix datagram socket in Linux's abstract namespace, named after the real path
 of ``VIGIL_HOME`` (so two homes never meet and nothing is left on disk); a publisher sends one
 byte after its transaction commits. The bell carries no data: the log is the truth, the bell only
-says "look now". With no daemon listening, ringing is a no-op and the event waits in the log for
-the next start. Binding also acts as the single-instance lock: a second daemon on the same home
-cannot bind the name.
+says "look now". With no daemon listening, ringing it is a no-op and the event waits in the log
+for the next start. Binding also acts as the single-instance lock: a second daemon on the same
+home cannot bind the name.
+
+A *follower* (``vigil events --follow``: a reader that must see new events the moment they are
+stored, with the daemon up or down) binds a datagram socket of its own and registers it as an
+empty file named after it under ``run/bells/`` in the home (on other systems the file is the
+socket itself). :func:`ring` rings the daemon and then every registered follower; the daemon
+rings the followers for the events it stores itself (:func:`ring_followers`). A follower
+registers before it reads the log, so an event stored after its read always rings it. A
+registration whose follower died (killed, no clean-up) is removed by the next ring that finds
+nobody there. With no follower a ring costs one datagram and one ``access`` of a missing directory.
 """
 
 from __future__ import annotations
 
-import hashlib
-import platform
+import atexit
+import contextlib
+import os
 import socket
-from collections.abc import Callable
+import threading
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    import asyncio
 
 from vigil.errors import DaemonError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import asyncio
+    from collections.abc import Callable
+
+_LINUX = os.uname().sysname == "Linux"
+_BELL_PREFIX = b"\0vigil-bell-"
+_places: dict[Path, tuple[str | bytes, str]] = {}
+_sock: socket.socket | None = None
+_sock_lock = threading.Lock()
+
+
+def _place(home: Path) -> tuple[str | bytes, str]:
+    """``home``'s daemon address and its followers' directory (computed once per process)."""
+    place = _places.get(home)
+    if place is None:
+        import hashlib
+
+        real = home.resolve()
+        digest = hashlib.sha256(str(real).encode()).hexdigest()[:24]
+        daemon: str | bytes = str(home / "run" / "doorbell.sock")  # elsewhere: a socket file
+        if _LINUX:
+            daemon = b"\0vigil-doorbell-" + digest.encode()
+        place = _places[home] = (daemon, str(home / "run" / "bells"))
+    return place
 
 
 def address(home: Path) -> str | bytes:
     """The doorbell's socket address for ``home``."""
-    digest = hashlib.sha256(str(home.resolve()).encode()).hexdigest()[:24]
-    if platform.system() == "Linux":
-        return b"\0vigil-doorbell-" + digest.encode()
-    return str(home / "run" / "doorbell.sock")  # other systems: a socket file under the home
+    return _place(home)[0]
 
 
-def ring(home: Path) -> bool:
-    """Wake the daemon of ``home``; ``True`` if one is listening."""
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+def _bell(directory: str, name: str) -> str | bytes:
+    """The socket address of the follower registered as ``name``."""
+    return _BELL_PREFIX + name.encode() if _LINUX else f"{directory}/{name}"
+
+
+def _send(sock: socket.socket, target: str | bytes) -> bool:
+    """One ring; ``True`` if someone listens there."""
     try:
-        sock.setblocking(False)
-        sock.sendto(b"!", address(home))
+        sock.sendto(b"!", target)
     except BlockingIOError:
         return True  # its queue is full of rings already: it is awake
     except OSError:
         return False
-    finally:
-        sock.close()
     return True
+
+
+def _ring_followers(sock: socket.socket, directory: str) -> None:
+    # Every publish comes here: plain strings and os calls, no Path objects, and, with nobody
+    # following (the usual case), one access() that fails without raising.
+    if not os.access(directory, os.F_OK):
+        return  # nobody ever followed this home
+    try:
+        names = os.listdir(directory)  # noqa: PTH208
+    except OSError:
+        return
+    for name in names:
+        if not _send(sock, _bell(directory, name)):
+            try:  # its follower is gone without cleaning up
+                os.unlink(f"{directory}/{name}")  # noqa: PTH108
+            except OSError:
+                pass
+
+
+def _sender() -> socket.socket:
+    """This process's one sending socket (a ring is one ``sendto`` per listener, nothing more)."""
+    global _sock
+    with _sock_lock:
+        if _sock is None:
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+            sock.setblocking(False)
+            atexit.register(sock.close)
+            _sock = sock
+        return _sock
+
+
+def ring(home: Path) -> bool:
+    """Wake the daemon of ``home`` and its followers; ``True`` if the daemon is listening."""
+    daemon, directory = _place(home)
+    sock = _sender()
+    listening = _send(sock, daemon)
+    _ring_followers(sock, directory)
+    return listening
+
+
+def ring_followers(home: Path) -> None:
+    """Wake the followers of ``home`` only (the daemon, for events it stored itself)."""
+    _ring_followers(_sender(), _place(home)[1])
 
 
 def is_listening(home: Path) -> bool:
     """Whether a daemon holds the doorbell of ``home`` (without waking it needlessly)."""
-    return ring(home)
+    return _send(_sender(), address(home))
+
+
+class Follower:
+    """A bell of one's own: :meth:`wait` returns when an event was stored in ``home``.
+
+    Use it as a context manager (the registration is removed on exit), and read the log only
+    after entering it, so no event can slip between the read and the wait.
+    """
+
+    def __init__(self, home: Path) -> None:
+        directory = _place(home)[1]
+        name = f"{os.getpid()}-{os.urandom(6).hex()}"
+        Path(directory).mkdir(parents=True, exist_ok=True)
+        self._registration = Path(directory, name)
+        self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        try:
+            self._sock.bind(_bell(directory, name))
+            if _LINUX:
+                self._registration.touch(exist_ok=False)
+        except OSError:
+            self.close()
+            raise
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the bell rings (``True``) or ``timeout`` seconds pass (``False``).
+        Rings that arrived meanwhile count once."""
+        self._sock.settimeout(timeout)
+        try:
+            self._sock.recv(64)
+        except (TimeoutError, BlockingIOError):  # a zero timeout is a non-blocking read
+            return False
+        self._sock.setblocking(False)
+        try:
+            while self._sock.recv(64):
+                pass
+        except BlockingIOError:
+            pass
+        return True
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self._registration.unlink()
+        self._sock.close()
+
+    def __enter__(self) -> Follower:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 class Doorbell:

@@ -11,7 +11,8 @@ Tables (namespace ``events``)::
     dead_letters      an event a handler failed on, with the error, kept for inspection
 
 Writers serialise on SQLite's lock (``BEGIN IMMEDIATE``), so ``seq`` becomes visible in order:
-a reader that has seen seq N never later finds a new event below N.
+a reader that has seen seq N never later finds a new event below N. The tables and the read
+queries are in :mod:`vigil.events.table`, which readers that need no Event objects use alone.
 """
 
 from __future__ import annotations
@@ -20,57 +21,26 @@ import json
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vigil.clock import Clock, isoformat
-from vigil.errors import NotFoundError, UsageError
 from vigil.events.model import Event
-from vigil.storage import Database, Redactor, apply_migrations, sql
+from vigil.events.table import (
+    COLUMNS,
+    MIGRATIONS,
+    ensure_schema,
+    find_rows,
+    glob_clause,
+    row_by_id,
+    rows_after,
+)
+from vigil.storage import Database
 
-MIGRATIONS = [
-    sql(
-        """CREATE TABLE events (
-            seq INTEGER PRIMARY KEY AUTOINCREMENT,
-            id TEXT NOT NULL UNIQUE,
-            type TEXT NOT NULL,
-            time TEXT NOT NULL,
-            source TEXT NOT NULL,
-            subject TEXT,
-            data TEXT NOT NULL,
-            fingerprint TEXT,
-            correlation_id TEXT,
-            causation_id TEXT
-        )""",
-        "CREATE INDEX events_type_seq ON events (type, seq)",
-        "CREATE INDEX events_time ON events (time)",
-        "CREATE INDEX events_causation ON events (causation_id) WHERE causation_id IS NOT NULL",
-        "CREATE INDEX events_subject ON events (subject, seq) WHERE subject IS NOT NULL",
-        "CREATE INDEX events_fingerprint ON events (fingerprint, seq)"
-        " WHERE fingerprint IS NOT NULL",
-        """CREATE TABLE consumer_offsets (
-            consumer TEXT PRIMARY KEY,
-            seq INTEGER NOT NULL,
-            updated TEXT NOT NULL
-        )""",
-        """CREATE TABLE consumer_done (
-            consumer TEXT NOT NULL,
-            event_id TEXT NOT NULL,
-            PRIMARY KEY (consumer, event_id)
-        ) WITHOUT ROWID""",
-        """CREATE TABLE dead_letters (
-            id INTEGER PRIMARY KEY,
-            consumer TEXT NOT NULL,
-            event_id TEXT NOT NULL,
-            event_seq INTEGER,
-            error TEXT NOT NULL,
-            detail TEXT NOT NULL,
-            time TEXT NOT NULL
-        )""",
-        "CREATE INDEX dead_letters_consumer ON dead_letters (consumer, id)",
-    ),
-]
+if TYPE_CHECKING:
+    from vigil.storage import Redactor
 
-_COLUMNS = "seq, id, type, time, source, subject, data, fingerprint, correlation_id, causation_id"
+__all__ = ["MIGRATIONS", "DeadLetter", "SqliteEventLog", "glob_clause"]
+
 _INSERT = (
     "INSERT INTO events (id, type, time, source, subject, data, fingerprint, correlation_id,"
     " causation_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -110,13 +80,6 @@ def _params(event: Event, data_json: str) -> tuple[Any, ...]:
     )
 
 
-def glob_clause(patterns: Sequence[str]) -> tuple[str, list[str]]:
-    """SQL matching ``type`` against glob patterns (``*`` spans dots); empty means all."""
-    if not patterns or "*" in patterns:
-        return "1", []
-    return "(" + " OR ".join("type GLOB ?" for _ in patterns) + ")", list(patterns)
-
-
 @dataclass(frozen=True, slots=True)
 class DeadLetter:
     id: int
@@ -140,8 +103,17 @@ class SqliteEventLog:
     def __init__(self, db: Database, clock: Clock, redactor: Redactor | None = None) -> None:
         self.db = db
         self.clock = clock
-        self.redactor = redactor if redactor is not None else Redactor.from_environment()
-        apply_migrations(db, "events", MIGRATIONS)
+        self._redactor = redactor
+        ensure_schema(db)
+
+    @property
+    def redactor(self) -> Redactor:
+        """Built on the first write: a process that only reads never scans its environment."""
+        if self._redactor is None:
+            from vigil.storage.redact import Redactor
+
+            self._redactor = Redactor.from_environment()
+        return self._redactor
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -218,27 +190,11 @@ class SqliteEventLog:
 
     def read_after(self, seq: int, patterns: Sequence[str] = (), limit: int = 500) -> list[Event]:
         """Events after position ``seq`` whose type matches, oldest first."""
-        where, params = glob_clause(patterns)
-        rows = self.db.query(
-            f"SELECT {_COLUMNS} FROM events WHERE seq > ? AND {where} ORDER BY seq LIMIT ?",
-            [seq, *params, limit],
-        )
-        return [_from_row(r) for r in rows]
+        return [_from_row(r) for r in rows_after(self.db, seq, patterns, limit)]
 
     def get(self, event_id: str) -> Event:
         """One event by id (or unique id prefix)."""
-        row = self.db.query_one(f"SELECT {_COLUMNS} FROM events WHERE id = ?", (event_id,))
-        if row is None and len(event_id) >= 6:
-            rows = self.db.query(
-                f"SELECT {_COLUMNS} FROM events WHERE id >= ? AND id < ? LIMIT 2",
-                (event_id, event_id + "\U0010ffff"),
-            )
-            if len(rows) > 1:
-                raise UsageError(f"event id prefix {event_id!r} is ambiguous")
-            row = rows[0] if rows else None
-        if row is None:
-            raise NotFoundError(f"no event with id {event_id!r}")
-        return _from_row(row)
+        return _from_row(row_by_id(self.db, event_id))
 
     def find(
         self,
@@ -252,23 +208,15 @@ class SqliteEventLog:
         newest_first: bool = True,
     ) -> list[Event]:
         """Query events by type pattern, time, cause and subject."""
-        where, params = glob_clause(patterns)
-        clauses: list[str] = [where, "seq > ?"]
-        values: list[Any] = [*params, after_seq]
-        if since is not None:
-            clauses.append("time >= ?")
-            values.append(since)
-        if causation_id is not None:
-            clauses.append("causation_id = ?")
-            values.append(causation_id)
-        if subject is not None:
-            clauses.append("subject = ?")
-            values.append(subject)
-        order = "DESC" if newest_first else "ASC"
-        rows = self.db.query(
-            f"SELECT {_COLUMNS} FROM events WHERE {' AND '.join(clauses)} "
-            f"ORDER BY seq {order} LIMIT ?",
-            [*values, limit],
+        rows = find_rows(
+            self.db,
+            patterns=patterns,
+            since=since,
+            limit=limit,
+            after_seq=after_seq,
+            causation_id=causation_id,
+            subject=subject,
+            newest_first=newest_first,
         )
         return [_from_row(r) for r in rows]
 
@@ -280,7 +228,7 @@ class SqliteEventLog:
             chunk = list(ids[start : start + 500])
             marks = ", ".join("?" * len(chunk))
             rows = self.db.query(
-                f"SELECT {_COLUMNS} FROM events WHERE causation_id IN ({marks}) AND {where}"
+                f"SELECT {COLUMNS} FROM events WHERE causation_id IN ({marks}) AND {where}"
                 " ORDER BY seq",
                 [*chunk, *params],
             )

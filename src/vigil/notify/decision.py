@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, tzinfo
 from typing import Literal
 
-from vigil.config import AttentionSettings
+from vigil.config.attention import AttentionSettings
 from vigil.notify.hours import Window, zone
 from vigil.notify.request import CHANNEL_ORDER, CHANNELS_BY_LEVEL, INTERRUPTING, Request
 from vigil.notify.significance import THRESHOLDS

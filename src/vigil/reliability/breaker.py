@@ -29,29 +29,8 @@ returns cannot hold the breaker half-open, the next call after ``probe_timeout``
 slot: the hung probe counts as failed, the breaker re-opens for the next, longer period, and
 when that is over another probe goes. The hung call's eventual result is ignored.
 
-**Shared state.** With a :class:`~vigil.reliability.breaker_store.BreakerStore` the breaker
-reads its row when it is built (so a new CLI process sees an open breaker, or the failures,
-other processes recorded) and then at most every ``sync_interval`` seconds on the call path.
-The counts it opens by are shared, so short processes that each see a failure or two of a dead
-dependency open its breaker together. While closed, a breaker keeps a *view*: the stored counts
-as last read or written, plus its own outcomes not written yet. It writes them (intent
-``count``: the store adds them to its counts, then decides on the total whether to open):
-
-- on every counted failure (slow and overdue calls included);
-- on a success while the view's consecutive count is non-zero: one write resets it; then the
-  view is clean and successes write nothing. So a success does not reset a count another
-  process wrote since this one last read the store, until its next sync (``sync_interval``);
-- on a window success while the view's window holds a failure, at most once per
-  ``sync_interval`` (the rest go with the next write), or at once if the view's rate says
-  open. Window successes seen while it holds none only go with the next write
-  (:meth:`~vigil.reliability.breaker_policy.Counts.add`): a process's last few may never count.
-
-Transitions are decided here and written the same way (the store's docstring says how
-concurrent writers are reconciled), except closed -> open: this process takes the store's
-answer to ``count``. Writes are made synchronously from ``call``, and on the database's own
-thread from ``acall``, so the event loop never waits for SQLite. If the database cannot be
-read or written, the breaker logs it once per failure and carries on in memory, deciding on
-its view. Without a store a breaker lives in memory only and none of this applies.
+**Shared state.** With a :class:`~vigil.reliability.breaker_store.BreakerStore`, processes share
+a breaker's state and counts: see :mod:`vigil.reliability.breaker_sync`.
 
 **Hooks.** ``on_change(hook)`` registers ``hook(name, old_state, new_state, reason)``, called on
 every state change, including one learnt from the store (its reason then starts with
@@ -62,14 +41,14 @@ run under the breaker's lock on the thread where the transition happened (the ca
 database thread for a transition learnt while writing from ``acall``): keep them quick, and hand
 work to an event loop with ``call_soon_threadsafe``.
 
-This module is over 400 lines because the sync and async call paths must stay side by side,
-and next to the state machine whose fields they read without the lock.
+The breaker is three modules along its seams: this one (set-up, reading, hooks, and the sync and
+async call paths side by side), :mod:`~vigil.reliability.breaker_machine` (its fields, the
+accounting of a call and the transitions) and :mod:`~vigil.reliability.breaker_sync` (the store).
 """
 
 from __future__ import annotations
 
 import functools
-import logging
 import math
 import threading
 import time
@@ -77,87 +56,36 @@ from collections.abc import Awaitable, Callable
 from typing import Any, ParamSpec, TypeVar, cast
 
 from vigil.clock import Clock, SystemClock
-from vigil.errors import CircuitOpen, StorageError
+from vigil.errors import CircuitOpen
+from vigil.reliability.breaker_machine import (
+    _NORMAL,
+    _REJECTED,
+    CallHook,
+    ChangeHook,
+    _describe,
+)
 from vigil.reliability.breaker_policy import (
     BreakerPolicy,
     CountRing,
-    Counts,
     CountWindow,
     Outbox,
-    Outcomes,
     State,
     TimeBuckets,
     TimeWindow,
 )
-from vigil.reliability.breaker_store import BreakerRecord, BreakerStore, Intent, epoch_iso, plan
+from vigil.reliability.breaker_store import BreakerStore, epoch_iso
+from vigil.reliability.breaker_sync import StoreSync
 
 P = ParamSpec("P")
 T = TypeVar("T")
 
-ChangeHook = Callable[[str, str, str, str], None]
-CallHook = Callable[[str, str, float], None]
-
-_log = logging.getLogger(__name__)
-
-_REJECTED = -1  # tickets: -1 refused, 0 a call in the closed state, > 0 a half-open probe
-_NORMAL = 0
+__all__ = ["CallHook", "ChangeHook", "CircuitBreaker"]
 
 
-def _describe(exc: BaseException) -> str:
-    text = f"{type(exc).__name__}: {exc}".replace("\n", " ").strip().rstrip(":")
-    return text if len(text) <= 200 else text[:197] + "..."
-
-
-def _guarded(hooks: tuple[Callable[..., None], ...], *args: Any) -> None:
-    for hook in hooks:
-        try:
-            hook(*args)
-        except Exception:  # noqa: BLE001 -- isolation: one bad hook must not break the call
-            _log.exception("circuit breaker hook %r failed", hook)
-
-
-class CircuitBreaker:
+class CircuitBreaker(StoreSync):
     """One named breaker; see the module docstring."""
 
-    __slots__ = (
-        "__weakref__",
-        "_buckets",
-        "_call_hooks",
-        "_change_hooks",
-        "_changed_at",
-        "_clock",
-        "_closed_at",
-        "_count_due",
-        "_dirty",
-        "_epoch",
-        "_failures",
-        "_fallback",
-        "_fast",
-        "_lease_mine",
-        "_lease_until",
-        "_lock",
-        "_mono",
-        "_next_sync",
-        "_next_write",
-        "_open_until",
-        "_opened_at",
-        "_openings",
-        "_outbox",
-        "_pending",
-        "_probe_ok",
-        "_probes",
-        "_reason",
-        "_ring",
-        "_state",
-        "_store",
-        "_sync_interval",
-        "_tickets",
-        "_timed",
-        "_version",
-        "_write_lock",
-        "name",
-        "policy",
-    )
+    __slots__ = ()
 
     def __init__(
         self,
@@ -171,7 +99,7 @@ class CircuitBreaker:
     ) -> None:
         self.name = name
         self.policy = policy = policy if policy is not None else BreakerPolicy()
-        self._clock: Clock = clock if clock is not None else SystemClock()
+        self._clock = clock if clock is not None else SystemClock()
         # SystemClock.monotonic is time.monotonic: bind the C function itself and save the
         # hot path a Python frame (the store gate reads it on every call).
         self._mono = time.monotonic if type(self._clock) is SystemClock else self._clock.monotonic
@@ -187,7 +115,7 @@ class CircuitBreaker:
         self._opened_at = 0.0
         self._lease_until = 0.0
         self._lease_mine = False
-        self._probes: dict[int, float] = {}  # ticket -> monotonic start
+        self._probes = {}
         self._tickets = 0
         self._probe_ok = 0
         self._closed_at = -math.inf  # monotonic; -inf: closed "forever", openings forgiven
@@ -198,12 +126,12 @@ class CircuitBreaker:
         self._buckets = TimeBuckets(window) if isinstance(window, TimeWindow) else None
         self._version = 0  # the store row's version this breaker last read or wrote
         self._epoch = 0  # bumped on every local change, so a stale read is never applied
-        self._pending: tuple[Intent, str, int] | None = None  # a transition not yet written
+        self._pending = None
         self._outbox = Outbox(window)  # with a store, while closed: what it has not heard of
         self._count_due = False  # a ``count`` write is due
         self._next_write = -math.inf  # monotonic: window successes write again from then
-        self._change_hooks: tuple[ChangeHook, ...] = ()
-        self._call_hooks: tuple[CallHook, ...] = ()
+        self._change_hooks = ()
+        self._call_hooks = ()
         self._next_sync = math.inf
         self._refresh()
         if store is not None:
@@ -416,377 +344,6 @@ class CircuitBreaker:
             await self._aflush()
         self._report(outcome, elapsed)
         return result
-
-    def _closed(self) -> bool:
-        """Closed, and no time window to feed: a timed call needs no admission lock."""
-        return self._state is State.CLOSED and self._buckets is None
-
-    def _settle_closed(self, failed: bool, why: str) -> bool:
-        """A fast-path call ended (a failure, or a success after failures); True: write needed."""
-        with self._lock:
-            self._finish(_NORMAL, failed, why, self._mono())
-            return self._pending is not None or self._count_due
-
-    def _admit(self) -> tuple[int, float, bool]:
-        """Let a call in or not: (ticket, seconds to wait if refused, a write is pending)."""
-        with self._lock:
-            now = self._mono()
-            ticket = self._ticket(now)
-            wait = self._wait(now) if ticket == _REJECTED else 0.0
-            return ticket, wait, self._pending is not None or self._count_due
-
-    def _confirm(self, ticket: int) -> tuple[int, float]:
-        """After writing a claim: is the probe still ours (the store may say another probes)?"""
-        with self._lock:
-            if ticket > 0 and ticket not in self._probes:
-                ticket = _REJECTED
-            return ticket, (self._wait(self._mono()) if ticket == _REJECTED else 0.0)
-
-    def _done(
-        self, ticket: int, start: float, exc: BaseException | None, *, timed_out: bool
-    ) -> tuple[bool, str, float]:
-        """Classify a finished call and account for it: (write pending, outcome, seconds)."""
-        now = self._mono()
-        elapsed = now - start
-        policy = self.policy
-        failed: bool | None
-        if timed_out:
-            failed, outcome, why = True, "failure", f"timed out after {elapsed:.3g} s"
-        elif exc is not None:
-            if policy.counts(exc):
-                failed, outcome, why = True, "failure", _describe(exc)
-            else:
-                failed, outcome, why = None, "ignored", ""
-        else:
-            limit = policy.probe_timeout if ticket > 0 else policy.timeout
-            if limit is not None and elapsed > limit:
-                why = f"took {elapsed:.3g} s, over the {limit:g} s timeout"
-                failed, outcome = True, "failure"
-            elif policy.slow_call is not None and elapsed > policy.slow_call:
-                why = f"slow call: {elapsed:.3g} s, over {policy.slow_call:g} s"
-                failed, outcome = True, "slow"
-            else:
-                failed, outcome, why = False, "success", ""
-                if ticket == _NORMAL and not self._dirty and self._buckets is None:
-                    return False, outcome, elapsed  # a success that changes nothing: no lock
-        with self._lock:
-            self._finish(ticket, failed, why, now)
-            return self._pending is not None or self._count_due, outcome, elapsed
-
-    def _report(self, outcome: str, seconds: float) -> None:
-        if self._call_hooks:
-            _guarded(self._call_hooks, self.name, outcome, seconds)
-
-    # -- the state machine (every method below runs with self._lock held) ------------------------
-
-    def _ticket(self, now: float) -> int:
-        state = self._state
-        if state is State.CLOSED:
-            return _NORMAL
-        policy = self.policy
-        if state is State.OPEN:
-            if now < self._open_until:
-                return _REJECTED
-            self._half_open(now, "open period over: probing")
-        elif self._probes and now - min(self._probes.values()) >= policy.probe_timeout:
-            self._open(now, f"probe still running after {policy.probe_timeout:g} s")
-            return _REJECTED
-        if not self._lease_mine:
-            if now < self._lease_until:
-                return _REJECTED  # another process is probing
-            self._half_open(now, "the other process's probe lease ran out: probing")
-        if len(self._probes) >= policy.half_open_probes:
-            return _REJECTED
-        self._tickets += 1
-        self._probes[self._tickets] = now
-        return self._tickets
-
-    def _wait(self, now: float) -> float:
-        if self._state is State.OPEN:
-            return max(0.0, self._open_until - now)
-        if self._state is State.HALF_OPEN:
-            if not self._lease_mine:
-                return max(0.0, self._lease_until - now)
-            if self._probes:
-                return max(0.0, min(self._probes.values()) + self.policy.probe_timeout - now)
-        return 0.0
-
-    def _finish(self, ticket: int, failed: bool | None, why: str, now: float) -> None:
-        """Account for a finished call; ``failed`` None means an exception that does not count."""
-        if ticket == _NORMAL:
-            if self._state is not State.CLOSED or failed is None:
-                return  # a call that began before the breaker opened, or an ignored error
-            if self._store is not None:
-                self._tally(failed, why, now)
-                return
-            policy = self.policy
-            window = self._ring or self._buckets
-            rate = None
-            if self._ring is not None:
-                rate = self._ring.record(failed)
-            elif self._buckets is not None:
-                rate = self._buckets.record(failed, now)
-            if failed:
-                self._failures += 1
-                if policy.failures is not None and self._failures >= policy.failures:
-                    self._open(now, f"{self._failures} consecutive failures, last: {why}")
-                    return
-            else:
-                self._failures = 0
-            if window is not None and rate is not None and rate >= window.policy.threshold:
-                last = f", last: {why}" if failed else ""
-                self._open(now, f"failure rate {rate:.0%} over {window.calls} calls{last}")
-                return
-            self._refresh()
-            return
-        if self._probes.pop(ticket, None) is None or failed is None:
-            return  # a stale probe (its slot was reclaimed), or an error that does not count
-        if failed:
-            self._open(now, f"probe failed: {why}")
-            return
-        self._probe_ok += 1
-        if self._probe_ok >= self.policy.close_after:
-            self._close(now, f"{self._probe_ok} probe(s) succeeded")
-
-    def _tally(self, failed: bool, why: str, now: float) -> None:
-        """Closed, with a store: count an outcome in the view, and queue what the store must hear.
-
-        The store, not this view, decides whether the breaker opens (see the module docstring).
-        """
-        ring, buckets = self._ring, self._buckets
-        counted = self._failures > 0  # a success must reset the shared consecutive count
-        held = (ring is not None and ring.failures > 0) or (
-            buckets is not None and buckets.failures > 0
-        )
-        outbox, rate = self._outbox, None
-        if ring is not None:
-            rate = ring.record(failed)
-        elif buckets is not None and outbox.buckets is not None:
-            wall = self._wall()
-            rate = buckets.record(failed, wall)
-            outbox.buckets.record(failed, wall)
-        if failed:
-            self._failures += 1
-            outbox.append(True, why)
-            self._count_due = True
-        else:
-            self._failures = 0
-            if counted or (ring is not None and (held or outbox.results)):
-                outbox.append(False)
-            elif ring is not None:
-                outbox.fill = min(outbox.fill + 1, ring.policy.size)
-            policy = self.policy
-            window = policy.window
-            opens = rate is not None and window is not None and rate >= window.threshold
-            reset = counted and policy.failures is not None  # else the count decides nothing
-            if reset or (held and (now >= self._next_write or opens)):
-                self._count_due = True
-        self._refresh()
-
-    def _view(self, record: BreakerRecord) -> None:
-        """The closed view: ``record``'s counts plus this process's outcomes not written yet."""
-        counts = Counts(self.policy, record.failures, record.rate_window)
-        counts.add(self._outbox.outcomes(), self._wall())
-        self._failures, self._ring, self._buckets = counts.failures, counts.ring, counts.buckets
-        self._refresh()
-
-    def _open(self, now: float, reason: str) -> None:
-        if self._state is State.CLOSED and now - self._closed_at >= self.policy.stable_after:
-            self._openings = 0
-        self._openings += 1
-        self._opened_at = now
-        self._open_until = now + self.policy.open_period(self._openings)
-        self._enter(State.OPEN, reason, "open")
-
-    def _half_open(self, now: float, reason: str) -> None:
-        self._lease_mine = True
-        self._lease_until = now + self.policy.probe_timeout
-        self._enter(State.HALF_OPEN, reason, "claim")
-
-    def _close(self, now: float, reason: str) -> None:
-        self._closed_at = now
-        self._enter(State.CLOSED, reason, "close")
-
-    def _enter(self, state: State, reason: str, intent: Intent | None) -> None:
-        old = self._state
-        if intent is not None and self._store is not None:
-            self._pending = (intent, reason, self._failures)
-        self._state = state
-        self._reason = reason
-        self._changed_at = self._wall()
-        self._epoch += 1
-        self._probes.clear()
-        self._probe_ok = 0
-        if state is State.CLOSED:
-            self._failures = 0
-        if state is not State.HALF_OPEN:
-            if self._ring is not None:
-                self._ring.clear()
-            if self._buckets is not None:
-                self._buckets.clear()
-        if self._store is not None:
-            self._count_due = False  # a closed period is over: its outcomes with it
-            self._outbox.clear()
-        self._refresh()
-        if old is not state and self._change_hooks:
-            _guarded(self._change_hooks, self.name, old.value, state.value, reason)
-
-    def _refresh(self) -> None:
-        policy = self.policy
-        self._timed = bool(
-            self._call_hooks
-            or policy.slow_call is not None
-            or policy.timeout is not None
-            or self._buckets is not None
-        )
-        self._fast = self._state is State.CLOSED and not self._timed
-        self._dirty = self._failures > 0 or (self._ring is not None and not self._ring.clean)
-
-    def _apply(self, record: BreakerRecord, *, ours: bool) -> None:
-        """Make this process's breaker match a stored row (ours: the row we just wrote)."""
-        self._version = record.version
-        self._epoch += 1
-        if ours and record.state is self._state:
-            # Our own write: keep this process's monotonic times (exact, not round-tripped
-            # through wall-clock floats); only the openings can differ, when the store knew of
-            # openings this process had not seen, and the open period follows them.
-            if record.openings != self._openings and self._state is State.OPEN:
-                self._open_until = self._opened_at + self.policy.open_period(record.openings)
-            self._openings = record.openings
-            self._lease_mine = self._lease_mine or self._state is State.HALF_OPEN
-            if record.state is State.CLOSED:
-                self._view(record)
-            return
-        now, wall = self._mono(), self._wall()
-        self._openings = record.openings
-        reason = record.reason if ours else f"synced: {record.reason}"
-        if record.state is State.CLOSED:
-            self._closed_at = now - max(0.0, wall - record.changed_at)
-            if self._state is not State.CLOSED:
-                self._enter(State.CLOSED, reason, None)
-            self._view(record)
-        elif record.state is State.OPEN:
-            until = record.open_until if record.open_until is not None else wall
-            self._open_until = now + (until - wall)
-            self._opened_at = self._open_until - self.policy.open_period(record.openings)
-            self._failures = record.failures
-            if self._state is not State.OPEN:
-                self._enter(State.OPEN, reason, None)
-        else:
-            until = record.probe_until if record.probe_until is not None else wall
-            self._lease_until = now + (until - wall)
-            if not ours or self._state is not State.HALF_OPEN:
-                self._enter(State.HALF_OPEN, reason, None)  # their probe: ours are void
-            self._lease_mine = ours
-        self._changed_at = record.changed_at
-        self._reason = record.reason
-
-    # -- the store -------------------------------------------------------------------------------
-
-    def _wall(self) -> float:
-        return self._clock.now().timestamp()
-
-    def _read(self, store: BreakerStore) -> BreakerRecord | None:
-        try:
-            return store.get(self.name)
-        except StorageError as exc:
-            _log.warning("circuit breaker %s: cannot read its stored state: %s", self.name, exc)
-            return None
-
-    def _adopt(self, record: BreakerRecord | None, epoch: int) -> None:
-        if record is None or record.version == self._version:
-            return
-        with self._lock:
-            if self._epoch == epoch and self._pending is None and record.version != self._version:
-                self._apply(record, ours=False)
-
-    def _sync(self, store: BreakerStore) -> None:
-        """Read the stored row (another process may have changed it) and adopt it."""
-        self._next_sync = self._mono() + self._sync_interval
-        epoch = self._epoch
-        self._adopt(self._read(store), epoch)
-
-    async def _async(self, store: BreakerStore) -> None:
-        """:meth:`_sync` with the read on the database's thread."""
-        self._next_sync = self._mono() + self._sync_interval
-        epoch = self._epoch
-        self._adopt(await store.db.call(self._read, store), epoch)
-
-    def _flush(self) -> None:
-        """Write the latest local transition, then any outcomes counted since, to the store."""
-        store = self._store
-        if store is None or (self._pending is None and not self._count_due):
-            return
-        with self._write_lock:  # writes leave this process in the order they were made
-            for _ in range(2):
-                taken = self._take_pending()
-                if taken is None:
-                    return
-                news, decide = taken
-                try:
-                    record, written = store.update(self.name, decide)
-                except StorageError as exc:
-                    _log.warning("circuit breaker %s: cannot store its state: %s", self.name, exc)
-                    if news is not None:
-                        self._alone(news.last)
-                    return
-                if news is not None:
-                    self._next_write = self._mono() + self._sync_interval
-                if record is not None:
-                    self._written(record, ours=written)
-
-    def _take_pending(self) -> tuple[Outcomes | None, Callable[..., BreakerRecord | None]] | None:
-        """What to write, a transition first (then ``count``: the outcomes it adds), and how to
-        decide the row against the stored one (:func:`plan`, given what this breaker knew)."""
-        with self._lock:
-            news = None
-            if self._pending is not None:
-                (intent, reason, failures), self._pending = self._pending, None
-            elif self._count_due:
-                intent, reason, failures = "count", self._reason, self._failures
-                news, self._count_due = self._outbox.take(), False
-            else:
-                return None
-            self._epoch += 1  # a read that raced this write must not be adopted over it
-            return news, functools.partial(
-                plan,
-                intent,
-                name=self.name,
-                policy=self.policy,
-                seen=self._version,
-                openings=self._openings,
-                failures=failures,
-                reason=reason,
-                now=self._wall(),
-                news=news,
-                since=self._changed_at,
-            )
-
-    def _alone(self, last: str) -> None:
-        """The store could not count this process's outcomes: decide on the view instead."""
-        with self._lock:
-            window = self._ring or self._buckets
-            rate = window.rate() if window is not None else None
-            limit = self.policy.failures
-            if self._state is not State.CLOSED:
-                return
-            if limit is not None and self._failures >= limit:
-                self._open(self._mono(), f"{self._failures} consecutive failures, last: {last}")
-            elif window is not None and rate is not None and rate >= window.policy.threshold:
-                self._open(self._mono(), f"failure rate {rate:.0%} over {window.calls} calls")
-
-    def _written(self, record: BreakerRecord, *, ours: bool) -> None:
-        """The store answered a write: adopt its row unless a newer local change is pending."""
-        with self._lock:
-            self._epoch += 1
-            if self._pending is None:
-                self._apply(record, ours=ours)
-            else:
-                self._version = record.version  # the newer local change will overwrite it
-
-    async def _aflush(self) -> None:
-        if self._store is not None and (self._pending is not None or self._count_due):
-            await self._store.db.call(self._flush)
 
 
 def _without(hooks: tuple[Any, ...], hook: Any) -> tuple[Any, ...]:

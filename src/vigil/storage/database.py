@@ -11,20 +11,22 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import threading
+from _thread import RLock  # threading.RLock itself, without importing threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
-
-if TYPE_CHECKING:
-    from concurrent.futures import ThreadPoolExecutor
 
 from vigil.errors import StorageError
 
+TYPE_CHECKING = False  # spelt out: short-lived readers never import ``typing``
+if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
+    from typing import Any, ParamSpec, TypeVar
+
+    P = ParamSpec("P")
+    T = TypeVar("T")
+
 Row = sqlite3.Row
-P = ParamSpec("P")
-T = TypeVar("T")
 
 
 def _translate(exc: sqlite3.Error, path: Path) -> StorageError:
@@ -70,7 +72,7 @@ class Database:
                     f"state database {path}: {exc.strerror}", path=str(path)
                 ) from exc
             self._conn = self._connect_read_only(exc)
-        self._lock = threading.RLock()
+        self._lock = RLock()
         self._executor: ThreadPoolExecutor | None = None
         self._depth = 0
 

@@ -280,7 +280,12 @@ class RulesProvider:
         if others:
             parts.append(
                 "Also failing: "
-                + ", ".join(f"`{f.get('command')}` ({f.get('event_id')})" for f in others[:3])
+                + ", ".join(
+                    f"`{f['command']}` ({f.get('event_id')})"
+                    if f.get("command")
+                    else f"a run without a command ({f.get('event_id')})"
+                    for f in others[:3]
+                )
                 + "."
             )
         return "\n\n".join(parts)
