@@ -21,6 +21,9 @@ Sections, in run order (one module each)::
     ask            `vigil ask` answered by rules, end to end; skipping an open breaker
     reasoning      the embedded model on real failures (fix picked, file named, enrichment
                    latency and valid JSON) vs a keyword matcher and a template summary
+    voice          the wake phrase chosen by measurement (detection on espeak-ng voices, speeds
+                   and noise; false wakes per hour on synthetic and human non-commands; intent
+                   accuracy) and VAD/recognition time per second of audio vs reading the WAV
 
 Report shape::
 
@@ -56,6 +59,7 @@ SECTIONS: tuple[str, ...] = (
     "redact",
     "ask",
     "reasoning",
+    "voice",
 )
 
 __all__ = ["SECTIONS"]

@@ -117,9 +117,11 @@ def build_parser() -> Parser:
 
     from vigil.cli.kb import add_parser as add_kb
     from vigil.cli.stats import add_parser as add_stats
+    from vigil.cli.voice import add_parser as add_voice
 
     add_kb(sub)
     add_stats(sub)
+    add_voice(sub)
     return parser
 
 

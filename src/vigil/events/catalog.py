@@ -27,6 +27,12 @@ NOTIFICATION_REQUESTED = "notification.requested"
 BREAKER_OPENED = "breaker.opened"
 BREAKER_HALF_OPENED = "breaker.half_opened"
 BREAKER_CLOSED = "breaker.closed"
+# Voice (sources/voice, app/voice): a command addressed to Vigil, the spoken answer, and the
+# effects it asks for (owned by attention and control: they consume these).
+VOICE_COMMAND_HEARD = "voice.command.heard"
+VOICE_ANSWER_SPOKEN = "voice.answer.spoken"
+ATTENTION_FOCUS_CHANGED = "attention.focus.changed"
+ACTION_REQUESTED = "action.requested"
 
 
 class GitState(TypedDict, total=False):
