@@ -37,7 +37,15 @@ def test_commands_parse_to_intent_and_slots(words: str, intent: str, slots: dict
 
 @pytest.mark.parametrize(
     "words",
-    ["be quiet for", "quiet for ten", "run the", "read", "what", "quiet for an minutes", "quiet for two hour"],
+    [
+        "be quiet for",
+        "quiet for ten",
+        "run the",
+        "read",
+        "what",
+        "quiet for an minutes",
+        "quiet for two hour",
+    ],
 )
 def test_partial_or_malformed_commands_have_no_intent(words: str) -> None:
     """A path the recogniser could not finish (or a duration without a unit) is no command."""
@@ -47,7 +55,7 @@ def test_partial_or_malformed_commands_have_no_intent(words: str) -> None:
 
 def test_a_command_without_the_wake_phrase_is_not_addressed_to_vigil() -> None:
     """'run the tests' alone parses as a command but with wake false."""
-    parsed = grammar.parse("run the tests".split(), WAKE)
+    parsed = grammar.parse(["run", "the", "tests"], WAKE)
     assert not parsed.wake and parsed.wake_words == 0
     assert parsed.intent == "run_tests"
 

@@ -166,9 +166,7 @@ def what_broke(vigil: Vigil) -> str:
 
 def read_notifications(vigil: Vigil) -> str:
     """The latest notification requests, newest first."""
-    found = vigil.log.find(
-        patterns=[catalog.NOTIFICATION_REQUESTED], limit=MAX_NOTIFICATIONS + 1
-    )
+    found = vigil.log.find(patterns=[catalog.NOTIFICATION_REQUESTED], limit=MAX_NOTIFICATIONS + 1)
     if not found:
         return "You have no notifications."
     titles = [str(e.data.get("title") or e.type).rstrip(".") for e in found[:MAX_NOTIFICATIONS]]

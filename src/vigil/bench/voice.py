@@ -194,7 +194,9 @@ def run(ctx: Context) -> Result:
     ungated_default = ungated.get(default) or 0.0
     gated_default = default_score.get("false_wakes_per_hour") or 0.0
     result.ratio = {
-        "listen_vs_read": round((per_s["vad"] + per_s["recognition"]) / max(per_s["read"], 1e-9), 2),
+        "listen_vs_read": round(
+            (per_s["vad"] + per_s["recognition"]) / max(per_s["read"], 1e-9), 2
+        ),
         "false_wakes_gated_vs_ungated": round(gated_default / ungated_default, 3)
         if ungated_default
         else 0.0,

@@ -100,7 +100,7 @@ def _espeak(text: str, wav: Path, voice: str, speed: int) -> Path:
 
 
 def add_noise(path: Path, out: Path, snr_db: float, seed: int) -> Path:
-    """``path`` with white noise at ``snr_db`` (relative to the speech's RMS), written to ``out``."""
+    """``path`` with white noise ``snr_db`` under the speech's RMS, written to ``out``."""
     import numpy as np
 
     with wave.open(str(path), "rb") as handle:
@@ -123,7 +123,9 @@ def _variants(
     base: Path, text: str, voice: str, speed: int, seed: int, **meaning: Any
 ) -> Iterator[Clip]:
     for snr in NOISE_SNR_DB:
-        path = base if snr is None else add_noise(base, base.with_suffix(f".n{snr:g}.wav"), snr, seed)
+        path = (
+            base if snr is None else add_noise(base, base.with_suffix(f".n{snr:g}.wav"), snr, seed)
+        )
         yield Clip(path, text, voice, speed, snr, **meaning)
 
 

@@ -141,23 +141,28 @@ _PLAYERS: tuple[tuple[str, tuple[str, ...], str], ...] = (
 )
 
 
-def sound_devices(environ: dict[str, str] | None = None) -> dict[str, bool]:
+def sound_devices(
+    environ: dict[str, str] | None = None, snd: Path = Path("/dev/snd")
+) -> dict[str, bool]:
     """Which kinds of playback device exist here: ALSA devices and a sound server socket."""
     env = dict(os.environ) if environ is None else environ
-    snd = Path("/dev/snd")
     alsa = snd.is_dir() and any(p.name.endswith("p") for p in snd.glob("pcmC*D*"))
     runtime = env.get("XDG_RUNTIME_DIR", "")
     pulse = bool(env.get("PULSE_SERVER")) or (
         bool(runtime)
-        and ((Path(runtime) / "pulse" / "native").exists() or (Path(runtime) / "pipewire-0").exists())
+        and (
+            (Path(runtime) / "pulse" / "native").exists() or (Path(runtime) / "pipewire-0").exists()
+        )
     )
     return {"alsa": alsa, "pulse": pulse}
 
 
-def play(wav: Path, *, timeout_s: float = 120.0) -> Playback:
+def play(
+    wav: Path, *, timeout_s: float = 120.0, devices: dict[str, bool] | None = None
+) -> Playback:
     """Play ``wav`` when a player and a device exist; otherwise say why not (never raises for
-    a missing speaker)."""
-    devices = sound_devices()
+    a missing speaker). ``devices`` defaults to :func:`sound_devices`."""
+    devices = sound_devices() if devices is None else devices
     if not any(devices.values()):
         return Playback(False, reason="no sound device (no ALSA playback device, no sound server)")
     for binary, args, needs in _PLAYERS:

@@ -154,7 +154,7 @@ def resample(
     distance = phases[:, None] - offsets[None, :]
     inside = np.clip(1.0 - (distance / half) ** 2, 0.0, None)
     table = cutoff * np.sinc(cutoff * distance) * np.i0(beta * np.sqrt(inside)) / np.i0(beta)
-    count = int(round(len(samples) * ratio))
+    count = round(len(samples) * ratio)
     out = np.empty(count, dtype=np.float64)
     padded = np.concatenate([np.zeros(half), samples.astype(np.float64), np.zeros(half + 1)])
     block = 16384

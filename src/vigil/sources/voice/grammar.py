@@ -99,7 +99,9 @@ def jsgf(wake_phrase: str) -> str:
     """The JSGF grammar for ``wake_phrase`` and the four intents."""
     wake = " ".join(phrase_words(wake_phrase))
     numbers = sorted(NUMBERS, key=lambda n: (-len(n), n))
-    commands = [p for intent in (WHAT_BROKE, READ_NOTIFICATIONS, RUN_TESTS) for p in PHRASES[intent]]
+    commands = [
+        p for intent in (WHAT_BROKE, READ_NOTIFICATIONS, RUN_TESTS) for p in PHRASES[intent]
+    ]
     return (
         "#JSGF V1.0;\n"
         "grammar vigil;\n"

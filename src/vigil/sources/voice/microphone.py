@@ -12,7 +12,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import IO, TYPE_CHECKING
 
 from vigil.errors import VoiceUnavailable
 from vigil.sources.voice.audio import RATE, Audio, from_pcm16
@@ -38,8 +38,7 @@ def capture_command(snd: Path = Path("/dev/snd")) -> list[str]:
     """``arecord`` recording 16 kHz mono 16-bit PCM to stdout, or :class:`VoiceUnavailable`."""
     if not capture_devices(snd):
         raise VoiceUnavailable(
-            "no microphone: this machine has no audio capture device; "
-            "use vigil listen --wav FILE"
+            "no microphone: this machine has no audio capture device; use vigil listen --wav FILE"
         )
     arecord = shutil.which("arecord")
     if arecord is None:
@@ -47,7 +46,7 @@ def capture_command(snd: Path = Path("/dev/snd")) -> list[str]:
     return [arecord, "-q", "-t", "raw", "-f", "S16_LE", "-r", str(RATE), "-c", "1"]
 
 
-def utterances(stream: BinaryIO, vad: VadStream) -> Iterator[tuple[Audio, float]]:
+def utterances(stream: IO[bytes], vad: VadStream) -> Iterator[tuple[Audio, float]]:
     """Each utterance in a live PCM stream, with the second (stream time) it started at."""
     import numpy as np
 
@@ -83,7 +82,7 @@ def utterances(stream: BinaryIO, vad: VadStream) -> Iterator[tuple[Audio, float]
         yield from_pcm16(b"".join(speech)), started * WINDOW / RATE
 
 
-def listen_stream(listener: Listener, stream: BinaryIO) -> Iterator[Heard]:
+def listen_stream(listener: Listener, stream: IO[bytes]) -> Iterator[Heard]:
     """What each utterance addressed to Vigil meant: a command, or a lone wake phrase whose
     follow-up never came. Speech without the wake phrase yields nothing."""
     from vigil.sources.voice.silero import Segment
