@@ -34,8 +34,6 @@ def test_what_say_writes_is_what_listen_understands(home: Path, tmp_path: Path) 
     said = vigil(
         "say",
         f"{DEFAULT_WAKE_PHRASE}, run the tests",
-        "--voice",
-        "en-us+f3",
         "--wav",
         str(out),
         "--no-play",
@@ -74,10 +72,10 @@ def test_configured_wake_phrase_is_the_one_in_force(home: Path) -> None:
     """[voice] wake_phrase replaces the default: it is reported, and the default no longer
     wakes Vigil."""
     config = home / "config.toml"
-    config.write_text(config.read_text() + '\n[voice]\nwake_phrase = "okay computer"\n')
+    config.write_text(config.read_text() + '\n[voice]\nwake_phrase = "okay vigil"\n')
     done = vigil("listen", "--wav", str(fixture("cmd_what_broke.wav")), "--json", home=home)
     body = json.loads(done.stdout)
-    assert body["wake_phrase"] == "okay computer"
+    assert body["wake_phrase"] == "okay vigil"
     assert body["wake"] is False and body["intent"] is None
 
 
@@ -93,7 +91,7 @@ def test_a_wake_phrase_the_recogniser_cannot_know_is_one_clear_error(home: Path)
 
 def test_listen_act_quiet_publishes_focus_for_an_hour(home: Path) -> None:
     """`vigil listen --act` on 'be quiet for an hour' stores the command and
-    attention.focus.changed whose until is an hour after it."""
+    attention.focus.changed whose until is an hour after the command."""
     done = vigil(
         "listen", "--wav", str(fixture("cmd_quiet_hour.wav")), "--json", "--act", home=home
     )
@@ -104,7 +102,7 @@ def test_listen_act_quiet_publishes_focus_for_an_hour(home: Path) -> None:
     focus = stored["attention.focus.changed"]
     assert focus["causation_id"] == stored["voice.command.heard"]["id"]
     until = parse_iso(focus["data"]["until"])
-    assert until - parse_iso(focus["time"]) == timedelta(hours=1)
+    assert until - parse_iso(stored["voice.command.heard"]["time"]) == timedelta(hours=1)
 
 
 @pytest.mark.parametrize(

@@ -93,9 +93,9 @@ def test_silence_is_heard_as_nothing(listener: Listener) -> None:
 
 
 def test_another_wake_phrase_is_not_woken_by_the_default_one(listener: Listener) -> None:
-    """With the wake phrase set to 'okay computer', a command after the default phrase does not
+    """With the wake phrase set to "okay vigil", a command after the default phrase does not
     wake Vigil."""
-    other = Listener("okay computer", vad=listener.vad)
+    other = Listener("okay vigil", vad=listener.vad)
     heard = other.listen(read_wav(fixture("cmd_what_broke.wav"))).best
-    assert heard.wake_phrase == "okay computer"
+    assert heard.wake_phrase == "okay vigil"
     assert not heard.wake and heard.intent is None

@@ -26,7 +26,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from vigil.clock import isoformat
+from vigil.clock import isoformat, parse_iso
 from vigil.errors import VigilError
 from vigil.events import catalog
 
@@ -79,7 +79,7 @@ def act(vigil: Vigil, heard: Heard, *, cwd: str, speak: bool = True) -> Outcome:
     effects: list[Event] = []
     if heard.intent == "quiet":
         seconds = int(heard.slots.get("duration_s", 3600))
-        until = vigil.clock.now() + timedelta(seconds=seconds)
+        until = parse_iso(command.time) + timedelta(seconds=seconds)
         effects.append(
             vigil.event(
                 catalog.ATTENTION_FOCUS_CHANGED,

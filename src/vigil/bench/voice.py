@@ -5,13 +5,14 @@ espeak-ng voices at two speeds, clean and with white noise at 20 dB and 10 dB SN
 shared speech that is not a command (synthetic sentences, clean and noisy, and the human
 recordings of Debian's pocketsphinx-testdata) go through the real pipeline: WAV reading, Silero
 VAD, PocketSphinx under the grammar. Each utterance is decoded once; the confidence gate is then
-swept over the fit midpoints in :data:`MIDPOINTS`.
+swept over the fit midpoints in :data:`MIDPOINTS` (lower: looser).
 
 Figures per candidate and midpoint: wake detection rate on the commands, intent accuracy (intent
 and slots right, over all commands), false wakes per hour of non-matching speech (synthetic and
 human, also apart). The choice: the (candidate, midpoint) with the highest detection whose false
-wakes per hour stay within :data:`FALSE_WAKE_BUDGET_PER_H`, ties to fewer false wakes, then
-intent accuracy. A check holds the project's default (``grammar.DEFAULT_WAKE_PHRASE``,
+wakes per hour stay within :data:`FALSE_WAKE_BUDGET_PER_H` at that midpoint AND at the next
+looser one (a margin: a threshold right at the edge of false wakes on this corpus would be tuned
+to it), ties to fewer false wakes, then intent accuracy. A check holds the project's default (``grammar.DEFAULT_WAKE_PHRASE``,
 ``listener.FIT_MIDPOINT``) to that choice.
 
 Baselines, same run: the grammar alone without the confidence gate (what a command grammar does
@@ -143,12 +144,15 @@ def run(ctx: Context) -> Result:
         negatives = _decode_all(base, negative_clips, cache)
         timings.extend(positives)
         sweep: dict[str, Any] = {}
+        scores = []
         for midpoint in MIDPOINTS:
             gated = Listener(phrase, vad=vad, recognizer=recognizer, fit_midpoint=midpoint)
-            score = _score(gated, positives, negatives)
-            sweep[f"{midpoint:g}"] = score
+            scores.append(_score(gated, positives, negatives))
+            sweep[f"{midpoint:g}"] = scores[-1]
+        for i, (midpoint, score) in enumerate(zip(MIDPOINTS, scores, strict=True)):
+            looser = scores[min(i + 1, len(scores) - 1)]
             fph = score["false_wakes_per_hour"] or 0.0
-            if fph <= FALSE_WAKE_BUDGET_PER_H:
+            if max(fph, looser["false_wakes_per_hour"] or 0.0) <= FALSE_WAKE_BUDGET_PER_H:
                 key = (score["detection_rate"], -fph, score["intent_accuracy"])
                 options.append((key, phrase, midpoint, score))
         forced = Listener(phrase, vad=vad, recognizer=recognizer, fit_midpoint=-1e9)

@@ -28,12 +28,10 @@ HUMAN_DATA = Path("/usr/share/pocketsphinx/test/data")
 # (text after the wake phrase, the intent and slots it must give)
 COMMANDS: tuple[tuple[str, str, dict[str, Any]], ...] = (
     ("what broke", "what_broke", {}),
-    ("what failed", "what_broke", {}),
     ("read my notifications", "read_notifications", {}),
     ("run the tests", "run_tests", {}),
     ("be quiet for an hour", "quiet", {"duration_s": 3600}),
     ("quiet for ten minutes", "quiet", {"duration_s": 600}),
-    ("be quiet for thirty minutes", "quiet", {"duration_s": 1800}),
     ("quiet for two hours", "quiet", {"duration_s": 7200}),
 )
 

@@ -101,8 +101,8 @@ def listen_stream(listener: Listener, stream: IO[bytes]) -> Iterator[Heard]:
                 continue
             yield waiting  # a wake phrase, then no command: the caller can say so
             waiting = None
-        if heard.wake and heard.intent is None and heard.heard == listener.wake_phrase:
-            waiting = heard
+        if heard.wake and heard.intent is None:
+            waiting = heard  # the command may come in the next utterance
         elif heard.wake:
             yield heard
     if waiting is not None:
