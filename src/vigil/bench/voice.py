@@ -12,8 +12,8 @@ and slots right, over all commands), false wakes per hour of non-matching speech
 human, also apart). The choice: the (candidate, midpoint) with the highest detection whose false
 wakes per hour stay within :data:`FALSE_WAKE_BUDGET_PER_H` at that midpoint AND at the next
 looser one (a margin: a threshold right at the edge of false wakes on this corpus would be tuned
-to it), ties to fewer false wakes, then intent accuracy. A check holds the project's default (``grammar.DEFAULT_WAKE_PHRASE``,
-``listener.FIT_MIDPOINT``) to that choice.
+to it), ties to fewer false wakes, then intent accuracy. A check holds the project's default
+(``grammar.DEFAULT_WAKE_PHRASE``, ``listener.FIT_MIDPOINT``) to that choice.
 
 Baselines, same run: the grammar alone without the confidence gate (what a command grammar does
 when it forces every utterance into a command: its false wakes per hour), and reading the WAV
