@@ -40,7 +40,6 @@ def test_commands_parse_to_intent_and_slots(words: str, intent: str, slots: dict
     [
         "be quiet for",
         "quiet for ten",
-        "run the",
         "read",
         "what",
         "quiet for an minutes",
@@ -51,6 +50,24 @@ def test_partial_or_malformed_commands_have_no_intent(words: str) -> None:
     """A path the recogniser could not finish (or a duration without a unit) is no command."""
     parsed = grammar.parse(f"{WAKE} {words}".split(), WAKE)
     assert parsed.wake and parsed.intent is None and parsed.slots == {}
+
+
+@pytest.mark.parametrize(
+    ("words", "intent"),
+    [("run the", "run_tests"), ("read my", "read_notifications"), ("what went", "what_broke")],
+)
+def test_a_fixed_command_cut_short_counts_when_only_one_intent_starts_so(
+    words: str, intent: str
+) -> None:
+    """Two or more words that begin the phrases of one intent only give that intent."""
+    assert grammar.parse(f"{WAKE} {words}".split(), WAKE).intent == intent
+
+
+@pytest.mark.parametrize("words", ["what", "run", "quiet for", "be quiet for two"])
+def test_a_cut_short_command_that_could_be_two_things_or_a_duration_is_none(words: str) -> None:
+    """One word ('what' begins both what_broke and read_notifications phrases) or an unfinished
+    duration gives no intent."""
+    assert grammar.parse(f"{WAKE} {words}".split(), WAKE).intent is None
 
 
 def test_a_command_without_the_wake_phrase_is_not_addressed_to_vigil() -> None:

@@ -154,11 +154,19 @@ def parse_duration(words: list[str]) -> int | None:
 
 
 def parse_command(words: list[str]) -> tuple[str, dict[str, Any]] | None:
-    """The intent and slots of a complete command, or ``None``."""
+    """The intent and slots of a command, or ``None``.
+
+    A fixed command cut short at the end ("run the" for "run the tests": the recogniser's beam
+    lost the last word, usually a soft "s" at the utterance's end) counts when at least two
+    words were heard and they begin phrases of one intent only; a duration is never guessed."""
     text = " ".join(words)
     for intent, phrases in PHRASES.items():
         if text in phrases:
             return intent, {}
+    if len(words) >= 2:
+        starts = {i for i, ps in PHRASES.items() for p in ps if p.startswith(text + " ")}
+        if len(starts) == 1:
+            return starts.pop(), {}
     for lead in sorted(QUIET_LEADS, key=len, reverse=True):
         lead_words = lead.split()
         if words[: len(lead_words)] != lead_words:
