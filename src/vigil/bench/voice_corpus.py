@@ -184,3 +184,30 @@ def human_recordings(root: Path) -> list[Clip]:
 def seconds(path: Path) -> float:
     with wave.open(str(path), "rb") as handle:
         return handle.getnframes() / handle.getframerate()
+
+
+def human_transcribed(root: Path) -> list[tuple[Path, str]]:
+    """The human recordings whose words the package states (cards, LibriVox, "go forward"),
+    with their transcripts."""
+    found: list[tuple[Path, str]] = []
+    for folder, listing in (("cards", "cards.transcription"), ("librivox", "transcription")):
+        path = HUMAN_DATA / folder / listing
+        if not path.is_file():
+            continue
+        for line in path.read_text().splitlines():
+            text, _, ident = line.rpartition("(")
+            words = text.replace("<s>", " ").replace("</s>", " ").split()
+            wav = HUMAN_DATA / folder / f"{ident.strip(') ')}.wav"
+            if words and wav.is_file():
+                found.append((wav, " ".join(words)))
+    raw = HUMAN_DATA / "goforward.raw"
+    if raw.is_file():
+        out = root / "human-goforward.wav"
+        if not out.is_file():
+            with wave.open(str(out), "wb") as handle:
+                handle.setnchannels(1)
+                handle.setsampwidth(2)
+                handle.setframerate(16_000)
+                handle.writeframes(raw.read_bytes())
+        found.append((out, "go forward ten meters"))
+    return found
