@@ -39,8 +39,8 @@ CANDIDATES = ("hey vigil", "okay vigil", "vigil", "hello vigil", "hey computer")
 QUICK_CANDIDATES = ("hey vigil", "okay vigil", "hey computer")
 MIDPOINTS = (-3.0, -3.5, -4.0, -4.5, -5.0, -5.5, -6.0)
 FALSE_WAKE_BUDGET_PER_H = 5.0
-TARGET_DETECTION = 0.6
-TARGET_INTENT = 0.5
+TARGET_DETECTION = 0.8
+TARGET_INTENT = 0.7
 TARGET_RTF = 0.5  # VAD + recognition seconds per second of audio
 TARGET_HUMAN = 0.8
 
@@ -266,14 +266,22 @@ def run(ctx: Context) -> Result:
         result.notes.append(
             "no human recordings: install Debian's pocketsphinx-testdata (make bench does)"
         )
-    result.checks = [
-        Check("default_is_chosen", float(best_phrase == default), ">=", 1.0),
-        Check(
-            "default_midpoint_is_chosen",
-            float(best_mid is not None and abs(best_mid - listener.FIT_MIDPOINT) < 1e-9),
-            ">=",
-            1.0,
-        ),
+    result.checks = []
+    if ctx.quick:
+        result.notes.append(
+            "quick: too few clips to choose a wake phrase; the choice is not checked"
+        )
+    else:
+        result.checks += [
+            Check("default_is_chosen", float(best_phrase == default), ">=", 1.0),
+            Check(
+                "default_midpoint_is_chosen",
+                float(best_mid is not None and abs(best_mid - listener.FIT_MIDPOINT) < 1e-9),
+                ">=",
+                1.0,
+            ),
+        ]
+    result.checks += [
         Check("detection_rate", default_score.get("detection_rate"), ">=", TARGET_DETECTION),
         Check("intent_accuracy", default_score.get("intent_accuracy"), ">=", TARGET_INTENT),
         Check(
