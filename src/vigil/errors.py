@@ -12,6 +12,8 @@ The tree::
     ├── ConfigError                 ``config.toml`` or a ``VIGIL_*`` variable is invalid
     ├── BusError                    publishing or consuming events failed
     ├── SourceError                 a source (command, file, git) failed to produce events
+    ├── VoiceUnavailable            speech cannot work here (no espeak-ng, no microphone, no
+    │                               `voice` extra installed)
     ├── DaemonError                 the daemon cannot start or cannot be reached
     ├── CircuitOpen                 a circuit breaker refuses calls for now (name, retry_after)
     ├── ChannelError                a notification channel did not deliver (``channel``)
@@ -94,6 +96,11 @@ class BusError(VigilError):
 
 class SourceError(VigilError):
     """A source failed to observe what it watches."""
+
+
+class VoiceUnavailable(VigilError):
+    """Speaking or listening cannot work on this machine: a tool, a device or the `voice` extra
+    is missing. The message says which, and how to get it."""
 
 
 class DaemonError(VigilError):

@@ -28,6 +28,9 @@ Sections, in run order (one module each)::
                    replayed on the event clock vs Alertmanager's default timers
     control        policy decision time vs shlex.split; proposal -> approval -> execution start
                    vs a bare Popen; the approval audit (executions without one: 0)
+    voice          the wake phrase chosen by measurement (detection on espeak-ng voices, speeds
+                   and noise; false wakes per hour on synthetic and human non-commands; intent
+                   accuracy) and VAD/recognition time per second of audio vs reading the WAV
 
 Report shape::
 
@@ -68,6 +71,7 @@ SECTIONS: tuple[str, ...] = (
     "reasoning",
     "attention",
     "control",
+    "voice",
 )
 
 __all__ = ["SECTIONS"]

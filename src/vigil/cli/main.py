@@ -233,6 +233,8 @@ COMMANDS: dict[str, tuple[str, Define | str]] = {
     "proposals": ("proposals waiting for a person (--all: every one)", "vigil.cli.control"),
     "approve": ("approve a proposal: it runs, within bounds", "vigil.cli.control"),
     "deny": ("deny a proposal", "vigil.cli.control"),
+    "say": ("speak TEXT (espeak-ng; to a WAV file, played if possible)", "vigil.cli.voice"),
+    "listen": ("hear a spoken command (--wav FILE, or the microphone)", "vigil.cli.voice"),
 }
 """Command name -> (help line, how to define it). Listed in this order by ``vigil --help``."""
 

@@ -81,6 +81,12 @@ class Settings:
     # `vigil ask`: the overall deadline; triage enrichment: its deadline after the failure.
     ask_deadline_s: float = 30.0
     enrich_deadline_s: float = 3.0
+    # Voice ([voice]): the wake phrase ("" = the default chosen by measurement, see
+    # vigil.sources.voice.grammar), the voice that speaks ("" = espeak-ng's en-us; "piper" with
+    # the voice-piper extra), the command "run the tests" proposes ("" = the last `vigil run`).
+    voice_wake_phrase: str = ""
+    voice_name: str = ""
+    voice_test_command: str = ""
     # [attention], parsed on first use (``settings.attention``): see vigil.config.attention.
     attention_rules: Any = None
     # `[control]` from config.toml, raw: validated by vigil.guard.policy.PolicyConfig.
@@ -185,6 +191,9 @@ _TOML_FIELDS = {
     ("triage", "max_lines"): "triage_max_lines",
     ("triage", "max_fixes"): "triage_max_fixes",
     ("triage", "max_suspects"): "triage_max_suspects",
+    ("voice", "wake_phrase"): "voice_wake_phrase",
+    ("voice", "voice"): "voice_name",
+    ("voice", "test_command"): "voice_test_command",
 }
 
 ATTENTION_KEYS = frozenset(

@@ -72,6 +72,12 @@ ACTION_EXECUTED = "action.executed"
 ACTION_FAILED = "action.failed"
 
 
+# Voice (sources/voice, app/voice): a command addressed to Vigil and the spoken answer; the
+# effects it asks for are owned by attention and control (they consume those events).
+VOICE_COMMAND_HEARD = "voice.command.heard"
+VOICE_ANSWER_SPOKEN = "voice.answer.spoken"
+
+
 class GitState(TypedDict, total=False):
     """Where the working tree stood when a command ran."""
 
