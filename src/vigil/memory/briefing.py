@@ -103,7 +103,7 @@ def _still_red(db: Database) -> list[dict[str, Any]]:
 
 def _pending(db: Database, now: str) -> list[dict[str, Any]]:
     """Open proposals (proposed, with no later decision naming them, not yet expired) and
-    candidate fixes waiting for a person."""
+    candidate entries (learned fixes, MCP notes) waiting for a person."""
     closed = ",".join("?" * len(PROPOSAL_CLOSED))
     rows = db.query(
         "SELECT p.id, p.time, p.subject, json_extract(p.data, '$.expires_at') AS expires,"
@@ -127,7 +127,7 @@ def _pending(db: Database, now: str) -> list[dict[str, Any]]:
     )
     items += [
         {
-            "kind": "candidate_fix",
+            "kind": "candidate",
             "id": r["id"],
             "what": r["title"],
             "confidence": r["confidence"],
@@ -168,7 +168,7 @@ def build(
     restarts = _events(db, RESTART_TYPES, window, ("component", "name", "reason", "restarts"))
     pending = _pending(db, isoformat(now)) if _has_table(db, "kb_entries") else []
     total = db.query_one("SELECT count(*) FROM events")
-    empty = total is None or int(total[0]) == 0
+    empty = (total is None or int(total[0]) == 0) and not pending
     brief: dict[str, Any] = {
         "since": start,
         "now": isoformat(now),
@@ -189,7 +189,9 @@ def build(
 
 
 def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
+    if n == 1:
+        return f"1 {word}"
+    return f"{n} {word[:-1]}ies" if word.endswith("y") else f"{n} {word}s"
 
 
 def lines(brief: Mapping[str, Any]) -> list[str]:
@@ -222,12 +224,12 @@ def lines(brief: Mapping[str, Any]) -> list[str]:
         out.append(f"  components restarted: {len(restarts)}x")
     pending = brief.get("pending") or []
     proposals = [p for p in pending if p["kind"] == "proposal"]
-    candidates = [p for p in pending if p["kind"] == "candidate_fix"]
+    candidates = [p for p in pending if p["kind"] == "candidate"]
     if proposals:
         out.append(f"  pending: {_plural(len(proposals), 'proposal')} to approve or deny")
     if candidates:
         out.append(
-            f"  pending: {_plural(len(candidates), 'candidate fix')} to confirm"
+            f"  pending: {_plural(len(candidates), 'candidate entry')} to confirm"
             " (vigil kb list --status candidate)"
         )
     for item in (brief.get("predictions") or [])[:3]:

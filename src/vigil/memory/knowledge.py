@@ -51,6 +51,7 @@ from vigil.memory.entry import (
     raised_confidence,
 )
 from vigil.memory.hybrid import POOL, fuse
+from vigil.memory.hygiene import revived
 from vigil.memory.schema import MIGRATIONS, NAMESPACE
 from vigil.memory.search import FullTextSearch, SearchPlan, SearchTuning, snippet_of
 from vigil.memory.similarity import FailureFacts, judge, same_failure
@@ -444,7 +445,8 @@ class KnowledgeBase:
             existing = [table.to_entry(row) for row in rows]
             for old in existing:
                 if change_signature(old.provenance) == signature:
-                    seen = self._sighted(old, origin)
+                    retired = old.status == "rejected" and old.provenance.get("retired_at")
+                    seen = self._sighted(revived(old) if retired else old, origin)
                     if not seen.diff and candidate.diff:
                         seen = replace(seen, diff=candidate.diff)
                     return self._store(conn, old, seen)
