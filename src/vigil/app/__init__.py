@@ -197,7 +197,9 @@ class Vigil:
         (its model loads on the first search that needs it; triage never does)."""
         from vigil.memory.knowledge import KnowledgeBase
 
-        return KnowledgeBase(self.db, self.clock, semantic=self.vectors)
+        kb = KnowledgeBase(self.db, self.clock, semantic=self.vectors)
+        kb.retire_after_days = self.settings.retire_candidates_days
+        return kb
 
     @cached_property
     def vectors(self) -> VectorStore | None:

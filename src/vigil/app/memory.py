@@ -66,3 +66,58 @@ def since_last_session(vigil: Vigil) -> tuple[Session | None, datetime | None]:
     """The current session and where the previous one ended."""
     session = sessions(vigil).current()
     return session, session.previous_end if session is not None else None
+
+
+class PredictionHint:
+    """Predictions computed on a thread of their own while ``vigil run``'s command runs (its own
+    database connection: nothing it does can hold the prompt), then matched to the run."""
+
+    def __init__(self, vigil: Vigil) -> None:
+        import threading
+
+        self._settings = vigil.settings
+        self._found: Predictions | None = None
+        self._thread = threading.Thread(target=self._work, name="vigil-predict", daemon=True)
+        self._thread.start()
+
+    def _work(self) -> None:
+        from vigil.memory.prediction import load_runs, predict
+        from vigil.storage import Database
+
+        try:
+            with Database(self._settings.db_path) as db:
+                runs = load_runs(db)
+            self._found = predict(runs, self._settings.predict_min_evidence)
+        except Exception:  # noqa: BLE001 - a hint is a courtesy; the run goes on without it
+            self._found = None
+
+    def lines(self, vigil: Vigil, finished: Any, *, wait: bool) -> list[str]:
+        """What to say about this run (``finished``: its stored event), if anything: a failure
+        a good prediction foresaw, or the command that usually comes next after a pass."""
+        from vigil.memory.prediction import load_runs
+
+        self._thread.join(None if wait else 0.0)
+        found = self._found
+        if found is None or not found.rules:
+            return []
+        threshold = self._settings.predict_min_hit_rate
+        recent = [r for r in load_runs(vigil.db, limit=50) if r.command == finished.subject]
+        current = recent[-1] if recent and recent[-1].seq == finished.seq else None
+        out: list[str] = []
+        if current is not None and current.failed:
+            for rule in found.for_run(current.command, current.changed, threshold):
+                if rule.effect in current.failures:
+                    out.append(
+                        f"── vigil ── foreseen: {rule.to_dict()['text']}; hit rate"
+                        f" {rule.hit_rate or 0:.0%} ({rule.hits}/{rule.tried} back-tested)"
+                    )
+        elif current is not None:
+            for rule in found.rules:
+                if rule.kind == "next_command" and rule.cause == current.command:
+                    if (rule.hit_rate or 0.0) >= threshold:
+                        out.append(
+                            f"── vigil ── next you usually run: {rule.effect} (hit rate"
+                            f" {rule.hit_rate or 0:.0%}, {rule.hits}/{rule.tried} back-tested)"
+                        )
+                    break
+        return out[:2]

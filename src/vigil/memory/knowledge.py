@@ -102,6 +102,7 @@ class KnowledgeBase:
         self._clock = clock
         # Semantic recall (vectors.py), when the composition root enables it; None: words only.
         self.semantic = semantic
+        self.retire_after_days = 60  # [memory] retire_candidates_days, set by the composition root
         # Every write stores (and returns) the entry with its secrets redacted: see _clean.
         self._redactor = redactor if redactor is not None else Redactor.from_environment()
         self._search = FullTextSearch(db, tuning)
@@ -141,6 +142,14 @@ class KnowledgeBase:
         with self._writing() as conn:
             table.insert(conn, entry)
         return entry
+
+    @property
+    def db(self) -> Database:
+        return self._db
+
+    @property
+    def clock(self) -> Clock:
+        return self._clock
 
     def get(self, id: str) -> Entry:
         """The entry with this id or unique id prefix (``NotFoundError``, ``UsageError``)."""
