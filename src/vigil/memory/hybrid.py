@@ -58,20 +58,33 @@ def standout(scores: Sequence[float], pool: int = POOL) -> list[float]:
     return [max(0.0, (s - mean) / spread) for s in scores]
 
 
+def coverage(query: Sequence[str], text: Sequence[str]) -> float:
+    """Share of the query's words (``query``, noise words already out) found in ``text``."""
+    if not query:
+        return 1.0
+    present = set(text)
+    return sum(1 for word in query if word in present) / len(query)
+
+
 def fuse(
     text: Sequence[tuple[int, float]],
     meaning: Sequence[tuple[int, float]],
     limit: int,
+    covered: Mapping[int, float] | None = None,
 ) -> list[Fused]:
     """The best ``limit`` keys of two ranked lists ``(key, score)``, best first.
 
     ``text`` holds full-text scores (0..1), ``meaning`` cosine similarities; both best first.
+    ``covered`` (key -> share of the query's words the entry holds) scales a full-text
+    z-score: in a small knowledge base one shared word stands out as much as a keyword does,
+    but it covers little of a paraphrase.
     """
     text_scores = dict(text)
     meaning_scores = dict(meaning)
     fused: dict[int, float] = {}
     for (key, _), z in zip(text, standout([s for _, s in text]), strict=True):
-        fused[key] = fused.get(key, 0.0) + z
+        weight = 1.0 if covered is None else covered.get(key, 1.0)
+        fused[key] = fused.get(key, 0.0) + z * weight
     for (key, similarity), z in zip(meaning, standout([s for _, s in meaning]), strict=True):
         if similarity >= MIN_SIMILARITY:
             fused[key] = fused.get(key, 0.0) + z

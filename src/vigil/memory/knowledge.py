@@ -50,12 +50,12 @@ from vigil.memory.entry import (
     check_title,
     raised_confidence,
 )
-from vigil.memory.hybrid import POOL, fuse
+from vigil.memory.hybrid import POOL, coverage, fuse
 from vigil.memory.hygiene import revived
 from vigil.memory.schema import MIGRATIONS, NAMESPACE
 from vigil.memory.search import FullTextSearch, SearchPlan, SearchTuning, snippet_of
 from vigil.memory.similarity import FailureFacts, judge, same_failure
-from vigil.memory.tokenizer import NOISE_WORDS
+from vigil.memory.tokenizer import NOISE_WORDS, tokens
 from vigil.storage import Database, Redactor, apply_migrations, new_ulid
 
 if TYPE_CHECKING:
@@ -311,7 +311,12 @@ class KnowledgeBase:
                 continue
             rows[n.seq] = row
             meaning.append((n.seq, n.similarity))
-        fused = fuse([(seq, r.score) for seq, r in by_seq.items()], meaning[:POOL], limit)
+        asked = [w for w in dict.fromkeys(tokens(query)) if w not in NOISE_WORDS]
+        covered = {
+            seq: coverage(asked, tokens(f"{r.row['title']} {r.row['tags']} {r.row['body']}"))
+            for seq, r in by_seq.items()
+        }
+        fused = fuse([(seq, r.score) for seq, r in by_seq.items()], meaning[:POOL], limit, covered)
         hits: builtins.list[SearchHit] = []
         for item in fused:
             ranked = by_seq.get(item.key)
