@@ -19,7 +19,7 @@ from vigil.storage import Database
 
 RECALL_SET = Path(__file__).resolve().parents[1] / "fixtures" / "knowledge" / "recall_set.json"
 FUNCTION_WORDS = frozenset(
-    [
+    (
         "a",
         "an",
         "the",
@@ -59,7 +59,7 @@ FUNCTION_WORDS = frozenset(
         "too",
         "get",
         "got",
-    ]
+    )
 )
 
 
