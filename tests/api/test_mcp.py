@@ -167,13 +167,15 @@ async def test_streamable_http_behind_the_token(home: Path, tmp_path: Path) -> N
             wrong = {"Authorization": "Bearer nope"}
             assert (await plain.post(url, json=body, headers=wrong)).status_code == 401
         headers = {"Authorization": "Bearer test-token-0123456789"}
-        async with httpx2.AsyncClient(headers=headers) as http:
-            async with Client(streamable_http_client(url, http_client=http)) as client:
-                listed = await client.list_tools()
-                assert {tool.name for tool in listed.tools} >= TOOLS
-                done = await client.call_tool("remember", {"text": "Staging resets on Sunday"})
-                assert done.structured_content is not None
-                assert done.structured_content["stored"] == "candidate"
+        async with (
+            httpx2.AsyncClient(headers=headers) as http,
+            Client(streamable_http_client(url, http_client=http)) as client,
+        ):
+            listed = await client.list_tools()
+            assert {tool.name for tool in listed.tools} >= TOOLS
+            done = await client.call_tool("remember", {"text": "Staging resets on Sunday"})
+            assert done.structured_content is not None
+            assert done.structured_content["stored"] == "candidate"
     finally:
         assert server.stdin is not None
         server.stdin.close()
