@@ -14,6 +14,7 @@ Sections, in run order (one module each)::
     triage         diagnosis of a 10,000-line output with a 10,000-entry knowledge base
     triage_accuracy  file+line of the first failure on labelled real outputs, tuned and held out
     search         knowledge search at 100,000 entries vs raw FTS5 on the same texts
+    recall         semantic recall vs full text per query kind; hybrid latency at 100,000
     startup        wall time of short CLI commands vs a bare interpreter
     run_overhead   a failing pytest through `vigil run` vs bare: added time, prompt-back time
     breaker        circuit breaker overhead per call vs pybreaker; cost of a refused call
@@ -52,6 +53,7 @@ SECTIONS: tuple[str, ...] = (
     "triage",
     "triage_accuracy",
     "search",
+    "recall",
     "startup",
     "run_overhead",
     "breaker",
