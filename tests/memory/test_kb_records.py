@@ -220,12 +220,12 @@ def test_a_database_failure_mid_write_leaves_nothing_half_done(
 
 
 def test_reopening_applies_no_migration_twice(db: Database, clock: FixedClock) -> None:
-    """A second KnowledgeBase on the same file sees the same entries and schema version 2."""
+    """A second KnowledgeBase on the same file sees the same entries and schema version 3."""
     entry = KnowledgeBase(db, clock).add("note", "persisted")
     again = KnowledgeBase(db, clock)
     assert again.get(entry.id) == entry
     row = db.query_one("SELECT max(version) AS v FROM schema_migrations WHERE namespace = 'kb'")
-    assert row is not None and row["v"] == 2
+    assert row is not None and row["v"] == 3
 
 
 def test_ids_cannot_be_rewritten_in_place(kb: KnowledgeBase, db: Database) -> None:

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from vigil.memory.knowledge import KnowledgeBase
     from vigil.memory.receipts import ReceiptStore
     from vigil.memory.snapshots import SnapshotStore
+    from vigil.memory.vectors import VectorStore
     from vigil.reasoning.chain import FallbackChain
     from vigil.reasoning.workspace import Workspace
     from vigil.reliability import BreakerRegistry, CircuitBreaker
@@ -212,9 +213,24 @@ class Vigil:
 
     @cached_property
     def knowledge(self) -> KnowledgeBase:
+        """The knowledge base, with semantic recall when it is installed and not turned off
+        (its model loads on the first search that needs it; triage never does)."""
         from vigil.memory.knowledge import KnowledgeBase
 
-        return KnowledgeBase(self.db, self.clock)
+        kb = KnowledgeBase(self.db, self.clock, semantic=self.vectors)
+        kb.retire_after_days = self.settings.retire_candidates_days
+        return kb
+
+    @cached_property
+    def vectors(self) -> VectorStore | None:
+        """The embeddings store, or ``None`` when semantic recall is off or not installed."""
+        from vigil.memory import embedder
+
+        if self.settings.memory_semantic == "off" or not embedder.available():
+            return None
+        from vigil.memory.vectors import VectorStore
+
+        return VectorStore(self.db, embedder.load_embedder)
 
     @cached_property
     def triage(self) -> Triage:

@@ -14,6 +14,7 @@ Sections, in run order (one module each)::
     triage         diagnosis of a 10,000-line output with a 10,000-entry knowledge base
     triage_accuracy  file+line of the first failure on labelled real outputs, tuned and held out
     search         knowledge search at 100,000 entries vs raw FTS5 on the same texts
+    recall         semantic recall vs full text per query kind; hybrid latency at 100,000
     startup        wall time of short CLI commands vs `python -c "import sqlite3, json"`
     follow         `vigil events --follow`: publish -> printed line, daemon down and up; ring cost
     run_overhead   a failing pytest through `vigil run` vs bare: added time, prompt-back time
@@ -60,6 +61,7 @@ SECTIONS: tuple[str, ...] = (
     "triage",
     "triage_accuracy",
     "search",
+    "recall",
     "startup",
     "follow",
     "run_overhead",

@@ -54,6 +54,7 @@ def add_parser(subparsers: argparse._SubParsersAction[P]) -> P:
     search.add_argument("--kind", metavar="KIND", help=f"only this kind ({kinds})")
     search.add_argument("--limit", type=int, default=10, metavar="N")
     search.add_argument("--all", action="store_true", help="include rejected entries")
+    search.add_argument("--words", action="store_true", help="full-text only (no semantic recall)")
     _json_option(search)
 
     show = _command(commands, "show", "show one entry", _show)
@@ -92,6 +93,20 @@ def add_parser(subparsers: argparse._SubParsersAction[P]) -> P:
     reject.add_argument("--by", metavar="NAME")
     reject.add_argument("--reason", metavar="TEXT")
     _json_option(reject)
+
+    stats = _command(commands, "stats", "counts; the share of entries ever shown or used", _stats)
+    _json_option(stats)
+
+    index = _command(commands, "index", "compute missing vectors for semantic recall", _index)
+    _json_option(index)
+
+    retire = _command(
+        commands, "retire", "retire candidates unconfirmed for N days (kept in export)", _retire
+    )
+    retire.add_argument(
+        "--days", type=int, metavar="N", help="default: [memory] retire_candidates_days (60)"
+    )
+    _json_option(retire)
 
     edit = _command(commands, "edit", "change fields of an entry", _edit)
     edit.add_argument("id", metavar="ID")
@@ -141,7 +156,14 @@ def _add(args: argparse.Namespace, kb: KnowledgeBase) -> int:
 
 def _search(args: argparse.Namespace, kb: KnowledgeBase) -> int:
     query = " ".join(args.query)
-    hits = kb.search(query, limit=_limit(args.limit), kind=args.kind, include_rejected=args.all)
+    hits = kb.search(
+        query,
+        limit=_limit(args.limit),
+        kind=args.kind,
+        include_rejected=args.all,
+        mode="words" if args.words else "auto",
+    )
+    _record(kb, [hit.entry.id for hit in hits])
     if args.json:
         _print_json([hit.to_dict() for hit in hits])
     elif not hits:
@@ -154,6 +176,7 @@ def _search(args: argparse.Namespace, kb: KnowledgeBase) -> int:
 
 def _show(args: argparse.Namespace, kb: KnowledgeBase) -> int:
     entry = kb.get(args.id)
+    _record(kb, [entry.id], used=True)
     if args.json:
         _print_json(entry.to_dict())
     else:
@@ -188,8 +211,69 @@ def _export(args: argparse.Namespace, kb: KnowledgeBase) -> int:
     return 0
 
 
+def _record(kb: KnowledgeBase, ids: list[str], *, used: bool = False) -> None:
+    from vigil.memory import hygiene
+
+    hygiene.record(kb.db, ids, kb.clock.now(), used=used)
+
+
+def _stats(args: argparse.Namespace, kb: KnowledgeBase) -> int:
+    from vigil.memory import hygiene
+
+    figures = hygiene.stats(kb.db)
+    figures["semantic"] = kb.semantic is not None
+    if args.json:
+        _print_json(figures)
+        return 0
+    share = figures["shown_or_used_share"]
+    print(
+        f"entries: {figures['entries']}  "
+        + ", ".join(f"{k} {v}" for k, v in figures["by_kind"].items())
+    )
+    print("status:  " + (", ".join(f"{k} {v}" for k, v in figures["by_status"].items()) or "-"))
+    print(f"retired: {figures['retired']} (kept; exported)")
+    print(
+        f"ever shown or used: {figures['shown_or_used']}"
+        + (f" ({share:.0%})" if share is not None else "")
+    )
+    print(
+        f"semantic recall: {'on' if figures['semantic'] else 'off'}, {figures['vectors']} vectors"
+    )
+    return 0
+
+
+def _index(args: argparse.Namespace, kb: KnowledgeBase) -> int:
+    if kb.semantic is None:
+        from vigil.errors import ConfigError
+        from vigil.memory.embedder import INSTALL_HINT
+
+        raise ConfigError(f"semantic recall is off or not installed: {INSTALL_HINT}")
+    done = kb.index()
+    if args.json:
+        _print_json({"indexed": done, "vectors": kb.semantic.count()})
+    else:
+        print(f"indexed {_entries(done)} ({kb.semantic.count()} vectors in all)")
+    return 0
+
+
+def _retire(args: argparse.Namespace, kb: KnowledgeBase) -> int:
+    from vigil.memory import hygiene
+
+    days = args.days if args.days is not None else kb.retire_after_days
+    if days < 1:
+        raise UsageError(f"--days must be at least 1, not {days}")
+    retired = hygiene.retire_candidates(kb, kb.db, kb.clock.now(), days)
+    if args.json:
+        _print_json({"retired": retired, "days": days})
+    else:
+        print(f"retired {_entries(len(retired))} (candidates unconfirmed for {days} days)")
+    return 0
+
+
 def _import(args: argparse.Namespace, kb: KnowledgeBase) -> int:
     report = kb.import_(args.paths)
+    if report.created or report.updated:
+        kb.index()  # imported entries are searchable by meaning too, at once
     if args.json:
         _print_json(
             {

@@ -210,6 +210,18 @@ def _dead_letters(p: argparse.ArgumentParser) -> None:
     p.set_defaults(func=_lazy("vigil.cli.events", "cmd_dead_letters"))
 
 
+def _brief(p: argparse.ArgumentParser) -> None:
+    _json(p)
+    p.set_defaults(func=_lazy("vigil.cli.brief", "cmd_brief"))
+
+
+def _mcp(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--project", metavar="DIR", help="the project directory (default: the current one)"
+    )
+    p.set_defaults(func=_lazy("vigil.cli.mcp", "cmd_mcp"))
+
+
 COMMANDS: dict[str, tuple[str, Define | str]] = {
     "up": ("run the daemon in the foreground", _up),
     "status": ("daemon and store status", _status),
@@ -235,6 +247,8 @@ COMMANDS: dict[str, tuple[str, Define | str]] = {
     "deny": ("deny a proposal", "vigil.cli.control"),
     "say": ("speak TEXT (espeak-ng; to a WAV file, played if possible)", "vigil.cli.voice"),
     "listen": ("hear a spoken command (--wav FILE, or the microphone)", "vigil.cli.voice"),
+    "brief": ("what happened since last time, what is next", _brief),
+    "mcp": ("serve Vigil's memory to AI coding tools (Model Context Protocol, stdio)", _mcp),
 }
 """Command name -> (help line, how to define it). Listed in this order by ``vigil --help``."""
 
@@ -356,12 +370,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser, args = parse(arguments)
         if getattr(args, "command", None) not in _LIGHT:
             _quiet_library_logs()
-        if getattr(args, "kb_handler", None) is not None:
-            return _run_kb(args)
-        if getattr(args, "func", None) is None:
+        if getattr(args, "kb_handler", None) is None and getattr(args, "func", None) is None:
             parser.print_help(sys.stderr)
             return 2
-        code: int = args.func(args)
+        from vigil.cli.brief import after_command, before_command
+
+        session = before_command(args.command)
+        if getattr(args, "kb_handler", None) is not None:
+            code: int = _run_kb(args)
+        else:
+            code = args.func(args)
+        after_command(session)
         _show_notices(args)
         return code
     except ParseError as exc:

@@ -28,6 +28,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"vigil: warning: this run is not recorded: {exc}", file=sys.stderr)
         return run_command(argv, cwd=os.getcwd()).exit_code
     with opened as vigil:
+        from vigil.app.memory import PredictionHint
+
+        foresight = PredictionHint(vigil)  # on its own thread while the command runs
         report = vigil.run(argv)
         result = report.result
         if result.error:
@@ -71,6 +74,10 @@ def cmd_run(args: argparse.Namespace) -> int:
                 f"({learned.data['entry_id']})",
                 file=sys.stderr,
             )
+        if not result.error and not report.not_recorded:
+            wait = bool(getattr(args, "explain", False)) or vigil.settings.run_explain
+            for line in foresight.lines(vigil, report.finished, wait=wait):
+                print(line, file=sys.stderr)
     return result.exit_code
 
 

@@ -81,6 +81,14 @@ class Settings:
     # `vigil ask`: the overall deadline; triage enrichment: its deadline after the failure.
     ask_deadline_s: float = 30.0
     enrich_deadline_s: float = 3.0
+    # Memory: semantic recall "auto" (on when the `semantic` extra is installed) or "off"; the
+    # idle gap that ends a session (hours); days after which a never-confirmed candidate is
+    # retired; the back-tested hit rate and the evidence a prediction needs to be mentioned.
+    memory_semantic: str = "auto"
+    idle_gap_h: float = 2.0
+    retire_candidates_days: int = 60
+    predict_min_hit_rate: float = 0.5
+    predict_min_evidence: int = 5
     # Voice ([voice]): the wake phrase ("" = the default chosen by measurement, see
     # vigil.sources.voice.grammar), the voice that speaks ("" = espeak-ng's en-us; "piper" with
     # the voice-piper extra), the command "run the tests" proposes ("" = the last `vigil run`).
@@ -191,6 +199,11 @@ _TOML_FIELDS = {
     ("triage", "max_lines"): "triage_max_lines",
     ("triage", "max_fixes"): "triage_max_fixes",
     ("triage", "max_suspects"): "triage_max_suspects",
+    ("memory", "semantic"): "memory_semantic",
+    ("memory", "idle_gap_h"): "idle_gap_h",
+    ("memory", "retire_candidates_days"): "retire_candidates_days",
+    ("memory", "predict_min_hit_rate"): "predict_min_hit_rate",
+    ("memory", "predict_min_evidence"): "predict_min_evidence",
     ("voice", "wake_phrase"): "voice_wake_phrase",
     ("voice", "voice"): "voice_name",
     ("voice", "test_command"): "voice_test_command",
@@ -378,6 +391,13 @@ def load_settings(
     host = changes.get("host", settings.host)
     if not (host == "localhost" or host == "::1" or host.startswith("127.")):
         raise ConfigError(f"host must be a loopback address (127.0.0.1 or ::1), got {host!r}")
+    if changes.get("memory_semantic", "auto") not in ("auto", "off"):
+        raise ConfigError(
+            f'config.toml [memory] semantic must be "auto" or "off",'
+            f" got {changes['memory_semantic']!r}"
+        )
+    if not 0.0 < changes.get("predict_min_hit_rate", 0.5) <= 1.0:
+        raise ConfigError("config.toml [memory] predict_min_hit_rate must be in (0, 1]")
     if "port" in changes and not 0 <= changes["port"] <= 65535:
         raise ConfigError(f"port must be between 0 and 65535, got {changes['port']}")
     return settings.replace(**changes)

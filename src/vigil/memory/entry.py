@@ -75,14 +75,21 @@ class Entry:
 
 @dataclass(frozen=True)
 class SearchHit:
-    """A full-text search result: the entry, its relevance in [0, 1), and a highlighted excerpt."""
+    """A search result: the entry, its relevance in [0, 1), a highlighted excerpt, and what
+    found it: ``"words"`` (full text), ``"meaning"`` (semantic recall) or ``"both"``."""
 
     entry: Entry
     score: float
     snippet: str
+    match: str = "words"
 
     def to_dict(self) -> dict[str, Any]:
-        return {**self.entry.to_dict(), "score": round(self.score, 4), "snippet": self.snippet}
+        return {
+            **self.entry.to_dict(),
+            "score": round(self.score, 4),
+            "snippet": self.snippet,
+            "match": self.match,
+        }
 
 
 @dataclass(frozen=True)

@@ -14,16 +14,18 @@ learner does not propose it again) but never offered as a known fix.
 from __future__ import annotations
 
 import builtins
+import contextlib
 import hashlib
+import logging
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from vigil.clock import Clock, isoformat
-from vigil.errors import StorageError, ValidationError
+from vigil.errors import ConfigError, StorageError, ValidationError
 from vigil.memory import markdown, table
 from vigil.memory.entry import (
     CANDIDATE_CEILING,
@@ -48,14 +50,25 @@ from vigil.memory.entry import (
     check_title,
     raised_confidence,
 )
+from vigil.memory.hybrid import POOL, coverage, fuse
+from vigil.memory.hygiene import revived
 from vigil.memory.schema import MIGRATIONS, NAMESPACE
-from vigil.memory.search import FullTextSearch, SearchPlan, SearchTuning
+from vigil.memory.search import FullTextSearch, SearchPlan, SearchTuning, snippet_of
 from vigil.memory.similarity import FailureFacts, judge, same_failure
-from vigil.memory.tokenizer import NOISE_WORDS
+from vigil.memory.tokenizer import NOISE_WORDS, tokens
 from vigil.storage import Database, Redactor, apply_migrations, new_ulid
+
+if TYPE_CHECKING:
+    from vigil.memory.vectors import VectorStore
+
+_log = logging.getLogger("vigil.memory")
 
 #: A similar fix (found by text, with structural evidence) must be at least this similar.
 MIN_SIMILARITY = 0.3
+#: Entries without a vector that a search embeds first (the rest wait for `vigil kb index`).
+SYNC_ON_SEARCH = 32
+
+SearchMode = Literal["auto", "words", "hybrid"]
 
 _BEST_FIRST = (
     "CASE status WHEN 'active' THEN 0 ELSE 1 END, confidence DESC, seen DESC, updated DESC,"
@@ -82,10 +95,14 @@ class KnowledgeBase:
         *,
         tuning: SearchTuning | None = None,
         redactor: Redactor | None = None,
+        semantic: VectorStore | None = None,
     ) -> None:
         apply_migrations(db, NAMESPACE, MIGRATIONS)
         self._db = db
         self._clock = clock
+        # Semantic recall (vectors.py), when the composition root enables it; None: words only.
+        self.semantic = semantic
+        self.retire_after_days = 60  # [memory] retire_candidates_days, set by the composition root
         # Every write stores (and returns) the entry with its secrets redacted: see _clean.
         self._redactor = redactor if redactor is not None else Redactor.from_environment()
         self._search = FullTextSearch(db, tuning)
@@ -125,6 +142,14 @@ class KnowledgeBase:
         with self._writing() as conn:
             table.insert(conn, entry)
         return entry
+
+    @property
+    def db(self) -> Database:
+        return self._db
+
+    @property
+    def clock(self) -> Clock:
+        return self._clock
 
     def get(self, id: str) -> Entry:
         """The entry with this id or unique id prefix (``NotFoundError``, ``UsageError``)."""
@@ -208,14 +233,25 @@ class KnowledgeBase:
         include_rejected: bool = False,
         *,
         prefix_last: bool = True,
+        mode: SearchMode = "auto",
     ) -> builtins.list[SearchHit]:
-        """Entries matching any word of ``query``, most relevant first.
+        """Entries matching ``query``, most relevant first.
 
         ``query`` is plain text, never FTS syntax: punctuation separates words, ``word*`` matches
         a prefix, and so does an unfinished last word unless ``prefix_last`` is off. A query with
         no letters or digits raises ``ValidationError``.
+
+        ``mode``: ``"words"`` (full text only), ``"hybrid"`` (full text and meaning fused, see
+        :mod:`vigil.memory.hybrid`; needs semantic recall), or ``"auto"`` (hybrid when semantic
+        recall is enabled and its model loads, else words: search never fails for want of it).
         """
         kinds = None if kind is None else {check_kind(kind)}
+        if mode != "words" and self.semantic is not None:
+            hits = self._hybrid(query, limit, kinds, include_rejected, prefix_last, mode)
+            if hits is not None:
+                return hits
+        elif mode == "hybrid":
+            raise ConfigError('semantic recall is off: [memory] semantic = "off" in config.toml')
         ranked = self._search.run(
             query,
             limit=limit,
@@ -224,6 +260,70 @@ class KnowledgeBase:
             prefix_last=prefix_last,
         )
         return [SearchHit(table.to_entry(r.row), r.score, r.snippet) for r in ranked]
+
+    def index(self, limit: int | None = None) -> int:
+        """Compute missing vectors (all, or ``limit``) when semantic recall is on; how many."""
+        if self.semantic is None:
+            return 0
+        return self.semantic.sync(limit)
+
+    def _hybrid(
+        self,
+        query: str,
+        limit: int,
+        kinds: set[str] | None,
+        include_rejected: bool,
+        prefix_last: bool,
+        mode: SearchMode,
+    ) -> builtins.list[SearchHit] | None:
+        """Hybrid search; ``None`` in ``auto`` mode when the model cannot be used (logged)."""
+        if limit < 1:
+            raise ValidationError("search limit must be at least 1", limit=limit)
+        semantic = self.semantic
+        if semantic is None:  # pragma: no cover - checked by the caller
+            return None
+        words = self._search.run(
+            query,
+            limit=max(POOL, limit),
+            kinds=kinds,
+            include_rejected=include_rejected,
+            prefix_last=prefix_last,
+        )
+        try:
+            with contextlib.suppress(StorageError):  # a read-only store: search what is there
+                semantic.sync(SYNC_ON_SEARCH)
+            near = semantic.nearest(query, POOL + 20)
+        except ConfigError as exc:
+            if mode == "hybrid":
+                raise
+            _log.warning("semantic recall unavailable, searching words only: %s", exc)
+            self.semantic = None
+            return None
+        by_seq = {int(r.row["seq"]): r for r in words}
+        wanted = [n.seq for n in near if n.seq not in by_seq]
+        rows = {int(row["seq"]): row for row in self._search.rows(wanted)}
+        meaning: builtins.list[tuple[int, float]] = []
+        for n in near:
+            row = by_seq[n.seq].row if n.seq in by_seq else rows.get(n.seq)
+            if row is None or (kinds is not None and row["kind"] not in kinds):
+                continue
+            if row["status"] == "rejected" and not include_rejected:
+                continue
+            rows[n.seq] = row
+            meaning.append((n.seq, n.similarity))
+        asked = [w for w in dict.fromkeys(tokens(query)) if w not in NOISE_WORDS]
+        covered = {
+            seq: coverage(asked, tokens(f"{r.row['title']} {r.row['tags']} {r.row['body']}"))
+            for seq, r in by_seq.items()
+        }
+        fused = fuse([(seq, r.score) for seq, r in by_seq.items()], meaning[:POOL], limit, covered)
+        hits: builtins.list[SearchHit] = []
+        for item in fused:
+            ranked = by_seq.get(item.key)
+            row = ranked.row if ranked is not None else rows[item.key]
+            text = ranked.snippet if ranked is not None else snippet_of(row["body"])
+            hits.append(SearchHit(table.to_entry(row), item.score, text, item.match))
+        return hits
 
     def explain(self, query: str, *, prefix_last: bool = True) -> SearchPlan:
         """How :meth:`search` would run ``query``: each word's frequency and the strategy."""
@@ -359,7 +459,8 @@ class KnowledgeBase:
             existing = [table.to_entry(row) for row in rows]
             for old in existing:
                 if change_signature(old.provenance) == signature:
-                    seen = self._sighted(old, origin)
+                    retired = old.status == "rejected" and old.provenance.get("retired_at")
+                    seen = self._sighted(revived(old) if retired else old, origin)
                     if not seen.diff and candidate.diff:
                         seen = replace(seen, diff=candidate.diff)
                     return self._store(conn, old, seen)

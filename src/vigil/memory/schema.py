@@ -103,4 +103,48 @@ MIGRATIONS: list[Migration] = [
     ),
     # v2: the change a fix made (unified diff text, see vigil.memory.diff); not indexed for search.
     sql("ALTER TABLE kb_entries ADD COLUMN diff TEXT NOT NULL DEFAULT ''"),
+    # v3: semantic recall (vectors.py) and hygiene (hygiene.py). A vector goes with the text it
+    # was computed from: deleting an entry or changing its title, body or tags deletes it.
+    sql(
+        """CREATE TABLE kb_vectors (
+            seq INTEGER PRIMARY KEY,
+            model TEXT NOT NULL,
+            vector BLOB NOT NULL
+        )""",
+        """CREATE TABLE kb_vector_state (
+            one INTEGER PRIMARY KEY CHECK (one = 1),
+            vectors INTEGER NOT NULL,
+            version INTEGER NOT NULL
+        )""",
+        "INSERT INTO kb_vector_state (one, vectors, version) VALUES (1, 0, 0)",
+        """CREATE TRIGGER kb_vectors_inserted AFTER INSERT ON kb_vectors BEGIN
+            UPDATE kb_vector_state SET vectors = vectors + 1, version = version + 1;
+        END""",
+        """CREATE TRIGGER kb_vectors_deleted AFTER DELETE ON kb_vectors BEGIN
+            UPDATE kb_vector_state SET vectors = vectors - 1, version = version + 1;
+        END""",
+        """CREATE TRIGGER kb_vectors_updated AFTER UPDATE ON kb_vectors BEGIN
+            UPDATE kb_vector_state SET version = version + 1;
+        END""",
+        """CREATE TRIGGER kb_entries_vector_deleted AFTER DELETE ON kb_entries BEGIN
+            DELETE FROM kb_vectors WHERE seq = old.seq;
+        END""",
+        """CREATE TRIGGER kb_entries_vector_stale AFTER UPDATE OF title, body, tags ON kb_entries
+        WHEN new.title IS NOT old.title OR new.body IS NOT old.body OR new.tags IS NOT old.tags
+        BEGIN
+            DELETE FROM kb_vectors WHERE seq = old.seq;
+        END""",
+        # How often an entry was shown (search results, briefings, MCP) and used (opened,
+        # confirmed): `vigil kb stats` reports the share of entries ever shown or used.
+        """CREATE TABLE kb_usage (
+            entry_id TEXT PRIMARY KEY,
+            shown INTEGER NOT NULL DEFAULT 0,
+            used INTEGER NOT NULL DEFAULT 0,
+            last_shown TEXT,
+            last_used TEXT
+        ) WITHOUT ROWID""",
+        """CREATE TRIGGER kb_entries_usage_deleted AFTER DELETE ON kb_entries BEGIN
+            DELETE FROM kb_usage WHERE entry_id = old.id;
+        END""",
+    ),
 ]

@@ -244,6 +244,10 @@ class FullTextSearch:
         )
         return [s for s in (int(r["seq"]) for r in rows) if s not in skip][:pool]
 
+    def rows(self, seqs: Sequence[int]) -> list[sqlite3.Row]:
+        """The ``kb_entries`` rows with these ``seq`` s (in no particular order)."""
+        return self._rows(seqs)
+
     def _rows(self, seqs: Sequence[int]) -> list[sqlite3.Row]:
         if not seqs:
             return []
@@ -304,6 +308,11 @@ def _rerank(rows: list[sqlite3.Row], words: Sequence[Word], limit: int) -> list[
         Ranked(row, score, snippet(row["body"][:_SCAN_CHARS], slot))
         for score, _, row in ranked[:limit]
     ]
+
+
+def snippet_of(body: str, width: int = _SNIPPET_WORDS) -> str:
+    """The first ``width`` words of ``body`` (for an entry found by meaning, not by words)."""
+    return snippet(body[:_SCAN_CHARS], {}, width)
 
 
 def snippet(body: str, slot: dict[str, int], width: int = _SNIPPET_WORDS) -> str:
