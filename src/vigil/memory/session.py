@@ -15,11 +15,12 @@ import json
 import os
 from datetime import datetime, timedelta
 from pathlib import Path
+
+from vigil.clock import isoformat, parse_iso
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
-
-from vigil.clock import isoformat, parse_iso
 
 FILE = "session.json"
 
