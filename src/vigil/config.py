@@ -18,6 +18,8 @@ from typing import Any
 from vigil.errors import ConfigError
 
 DEFAULT_PORT = 7878
+# The steps that may use a model: triage enrichment and `vigil ask`.
+REASONING_STEPS = ("enrich", "ask")
 
 
 def default_home() -> Path:
@@ -59,6 +61,9 @@ class Settings:
     # `vigil ask`: the overall deadline; triage enrichment: its deadline after the failure.
     ask_deadline_s: float = 30.0
     enrich_deadline_s: float = 3.0
+    # The steps ("enrich", "ask") whose chain includes the embedded model when no providers are
+    # configured; None: the measured default (vigil.app.reasoning.DEFAULT_EMBEDDED_STEPS).
+    embedded_steps: tuple[str, ...] | None = None
 
     @property
     def db_path(self) -> Path:
@@ -161,6 +166,14 @@ def load_settings(
             if not isinstance(reasoning["local_only"], bool):
                 raise ConfigError("config.toml: [reasoning] local_only must be true or false")
             changes["local_only"] = reasoning["local_only"]
+        if "embedded_steps" in reasoning:
+            steps = reasoning["embedded_steps"]
+            if not isinstance(steps, list) or not all(s in REASONING_STEPS for s in steps):
+                raise ConfigError(
+                    "config.toml: [reasoning] embedded_steps must be a list of steps from "
+                    f"{', '.join(map(repr, REASONING_STEPS))}, got {steps!r}"
+                )
+            changes["embedded_steps"] = tuple(dict.fromkeys(steps))
         for key in ("ask_deadline_s", "enrich_deadline_s"):
             if key in reasoning:
                 changes[key] = _coerce(key, reasoning[key], f"config.toml [reasoning] {key}")

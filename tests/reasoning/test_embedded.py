@@ -22,7 +22,7 @@ from vigil.errors import ProviderRefused, ProviderResponseError, ProviderUnavail
 from vigil.handlers.enricher import SCHEMA
 from vigil.parsing import Failure, parse_output
 from vigil.reasoning.provider import Message, Request, ToolSpec
-from vigil.reasoning.providers import embedded
+from vigil.reasoning.providers import embedded, embedded_package
 from vigil.reasoning.providers.embedded import EmbeddedProvider
 from vigil.testing import eventually
 
@@ -102,7 +102,7 @@ def test_available_imports_nothing_and_agrees_with_what_is_installed() -> None:
 async def test_missing_model_means_unavailable(monkeypatch: pytest.MonkeyPatch) -> None:
     """Without the model's package, ``available()`` is False and a call raises
     ProviderUnavailable naming how to install it."""
-    monkeypatch.setattr(embedded, "PACKAGE", "vigil_no_such_model_package")
+    monkeypatch.setattr(embedded_package, "PACKAGE", "vigil_no_such_model_package")
     assert not EmbeddedProvider.available()
     with pytest.raises(ProviderUnavailable, match="not installed") as caught:
         await EmbeddedProvider().complete(_ask("hello"))

@@ -230,13 +230,14 @@ class Vigil:
             daemon_running=lambda: is_listening(self.settings.home),
         )
 
-    async def build_chain(self, workspace: Workspace) -> FallbackChain:
-        """The configured (or discovered) providers, each behind its stored breaker."""
+    async def build_chain(self, workspace: Workspace, *, step: str = "ask") -> FallbackChain:
+        """The configured (or discovered) providers for ``step`` ("ask" or "enrich"), each
+        behind its stored breaker."""
         from vigil.app.reasoning import build_chain
         from vigil.reasoning.usage import UsageStore
 
         return await build_chain(
-            self.settings, self.breakers, UsageStore(self.db, self.clock), workspace
+            self.settings, self.breakers, UsageStore(self.db, self.clock), workspace, step=step
         )
 
     def breaker_snapshot(self) -> list[dict[str, Any]]:

@@ -258,7 +258,7 @@ class Daemon:
         from vigil.api.http import create_app
         from vigil.api.prometheus import render_latest
 
-        self.chain = await self.vigil.build_chain(self.vigil.workspace(Path.cwd()))
+        self.chain = await self.vigil.build_chain(self.vigil.workspace(Path.cwd()), step="enrich")
         for sub in self.vigil.subscriptions(self.vigil.enricher(self.chain)):
             handler = sub.handler
             if not inspect.iscoroutinefunction(handler):
