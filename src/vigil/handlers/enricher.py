@@ -71,7 +71,11 @@ def compact(diagnosis: Mapping[str, Any]) -> dict[str, Any]:
             for f in list(diagnosis.get("failures") or [])[:5]
         ],
         "known_fixes": [
-            {k: fix.get(k) for k in ("id", "title", "match", "similarity", "confidence")}
+            {
+                k: fix.get(k)
+                for k in ("id", "kind", "title", "status", "match", "similarity", "confidence")
+            }
+            | {"files": list(fix.get("files") or [])[:3]}
             for fix in list(diagnosis.get("known_fixes") or [])[:3]
         ],
         "suspects": [

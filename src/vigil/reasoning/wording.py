@@ -247,7 +247,7 @@ _ERRORS: tuple[tuple[str, re.Pattern[str], str, str], ...] = tuple(
         (
             "assertion",
             r"assert|expected|want |tobe|toequal|but was|!=|left == right|received",
-            "the code under test returns a different value than {test} expects",
+            "at {where} the code under test returns a different value than {test} expects",
             "At {where}, compare the expected and the actual value: either the code or the"
             " expectation is wrong",
         ),
@@ -284,8 +284,10 @@ def _error_cause(failure: Mapping[str, Any]) -> Cause:
             "tool": tool,
         }
         said = "Likely cause: " + explanation.format(**values) + "."
-        subject = where or (f"`{name}`" if name else "")
-        return Cause(kind, subject, said, step.format(**values) + ".")
+        todo = step.format(**values) + "."
+        # What both sentences name: the location when both do, else the name.
+        both = [x for x in (where, values["name"]) if x and x in said and x in todo]
+        return Cause(kind, both[0] if both else where, said, todo)
     if where:
         return Cause(
             "unknown",
