@@ -105,7 +105,9 @@ def _size(chars: int) -> str:
 def _tool_line(call: dict[str, Any]) -> str:
     """One tool call: who called it, the tool and its arguments, and what came back."""
     who = f"[{call['provider']}] " if call.get("provider") else ""
-    arguments = json.dumps(call.get("arguments", {}), ensure_ascii=False)
+    arguments = call.get("raw_arguments")  # a malformed call: what the model sent
+    if arguments is None:
+        arguments = json.dumps(call.get("arguments", {}), ensure_ascii=False)
     if len(arguments) > 200:
         arguments = arguments[:199] + "…"
     status = "ok" if call.get("ok", True) else "error"

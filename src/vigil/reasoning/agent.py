@@ -100,6 +100,7 @@ FINAL_TURN = (
 
 ANSWER_CHARS = 500  # llama.cpp 0.3.36 crashes (segfault) building a grammar for ~1200
 MAX_CITES = 20
+RAW_CHARS = 200  # of a malformed call's arguments, kept for the receipt
 _ID_PREFIX = re.compile(r"\b(?:ev|kb)_[0-9A-Za-z]{8,26}\b")
 
 
@@ -216,16 +217,17 @@ class _Session:
             result = ToolResult(
                 call.id, result.name, result.arguments, result.text, True, 0.0, result.truncated
             )
-        self.records.append(
-            {
-                "name": call.name,
-                "arguments": dict(call.arguments),
-                "ok": result.ok,
-                "result_preview": result.preview(),
-                "chars": len(result.text),
-                "elapsed_ms": round(result.elapsed_ms, 3),
-            }
-        )
+        record: dict[str, Any] = {
+            "name": call.name,
+            "arguments": dict(call.arguments),
+            "ok": result.ok,
+            "result_preview": result.preview(),
+            "chars": len(result.text),
+            "elapsed_ms": round(result.elapsed_ms, 3),
+        }
+        if call.error:  # what the model actually sent, for `vigil why`
+            record["raw_arguments"] = call.raw[:RAW_CHARS]
+        self.records.append(record)
         return result
 
     def result(
