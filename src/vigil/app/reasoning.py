@@ -49,7 +49,6 @@ KNOWN_CLOUDS = (
     ("openai", "https://api.openai.com/v1", "gpt-4o-mini", "OPENAI_API_KEY"),
 )
 OLLAMA_HOST, OLLAMA_PORT = "127.0.0.1", 11434
-OLLAMA = f"http://{OLLAMA_HOST}:{OLLAMA_PORT}"
 OLLAMA_CONNECT_S = 0.05
 STEPS = REASONING_STEPS
 # The steps whose discovered chain includes the embedded model by default: only those where
@@ -228,11 +227,10 @@ async def discovered_links(
     if ollama_listening():
         from vigil.reasoning.providers.openai import OpenAICompatibleProvider, probe_ollama
 
-        models = await probe_ollama(OLLAMA, timeout=0.3)
+        root = f"http://{OLLAMA_HOST}:{OLLAMA_PORT}"
+        models = await probe_ollama(root, timeout=0.3)
         if models:
-            ollama = OpenAICompatibleProvider(
-                name="ollama", base_url=f"{OLLAMA}/v1", model=models[0]
-            )
+            ollama = OpenAICompatibleProvider(name="ollama", base_url=f"{root}/v1", model=models[0])
             links.append(_link(ollama, registry, "openai", {"timeout_s": 30.0}))
     if embedded:
         provider = _embedded("embedded")
