@@ -35,7 +35,7 @@ from vigil.memory.receipts import ReceiptStore
 from vigil.reasoning.chain import ChainRun, FallbackChain, require_text
 from vigil.reasoning.grounding import grounded
 from vigil.reasoning.provider import Message, Request, Response
-from vigil.reasoning.wording import Cause, causes
+from vigil.reasoning.wording import Cause, causes, headline
 
 CONSUMER = "enricher"
 MAX_OPTIONS = 5  # causes offered to a small model (each option costs prompt time)
@@ -132,7 +132,7 @@ def ranking_request(diagnosis: Mapping[str, Any], deadline: float) -> Request:
         "additionalProperties": False,
     }
     listed = "\n".join(
-        f"{label}: {cause.explanation}" for label, cause in zip(labels, found, strict=True)
+        f"{label}: {_plain(headline(cause))}" for label, cause in zip(labels, found, strict=True)
     )
     # Short on purpose: on a laptop CPU the prompt, not the answer, is what takes time.
     body = (

@@ -368,6 +368,34 @@ def causes(diagnosis: Mapping[str, Any]) -> list[Cause]:
     ]
 
 
+_HEADLINES = {
+    "known_fix": "fix {subject}, recorded for this exact failure",
+    "flaky": "a flaky test ({subject})",
+    "suspect": "the change to {subject} since the last green run",
+    "missing_script": "a package.json script that does not exist ({subject})",
+    "link": "a definition missing at link time ({subject})",
+    "missing_module": "a module that cannot be imported ({subject})",
+    "bad_json": "invalid JSON input ({subject})",
+    "missing_file": "a file that does not exist ({subject})",
+    "unused": "an unused import or variable ({subject})",
+    "undefined_name": "an undeclared name ({subject})",
+    "type": "a type mismatch ({subject})",
+    "syntax": "a syntax error ({subject})",
+    "missing_value": "a missing element, key or value ({subject})",
+    "assertion": "the code returns what the test does not expect ({subject})",
+    "build_step": "a build command that fails ({subject})",
+}
+
+
+def headline(cause: Cause) -> str:
+    """A few words for ``cause`` (what a small model reads when it picks one: prompt length is
+    what costs time on a laptop CPU)."""
+    template = _HEADLINES.get(cause.kind)
+    if template is None or not cause.subject:
+        return "an unknown cause" if cause.kind == "unknown" else cause.kind.replace("_", " ")
+    return template.format(subject=cause.subject)
+
+
 def enrichment(diagnosis: Mapping[str, Any]) -> tuple[str, str]:
     """The explanation and next step the rules give: the strongest cause's."""
     cause = causes(diagnosis)[0]
