@@ -231,8 +231,8 @@ class Vigil:
         )
 
     async def build_chain(self, workspace: Workspace, *, step: str = "ask") -> FallbackChain:
-        """The configured (or discovered) providers for ``step`` ("ask" or "enrich"), each
-        behind its stored breaker."""
+        """The configured (or discovered) providers for ``step``, each behind its stored
+        breaker."""
         from vigil.app.reasoning import build_chain
         from vigil.reasoning.usage import UsageStore
 
