@@ -192,6 +192,29 @@ def test_an_empty_store_is_answered_plainly(tmp_path: Path) -> None:
         assert rules.answer("what changed?").text.startswith("I am Vigil's rules provider")
 
 
+def test_a_named_command_is_found_beyond_the_latest_few_failures(tmp_path: Path) -> None:
+    """A question naming a failing command that is older than the few open failures the
+    project state lists is answered about that command, not the latest failure."""
+    from vigil.events.model import new_event
+
+    with Vigil(load_settings()) as vigil:
+        names = ["alpha-build", "beta", "gamma", "delta", "epsilon", "zeta"]
+        for name in names:  # alpha-build first: the oldest of six
+            data = {
+                "command": name,
+                "cwd": str(tmp_path),
+                "exit_code": 1,
+                "output_tail": f"{name}.py:3: error: boom in {name}\n",
+            }
+            vigil.publish_diagnosed(
+                new_event("build.run.failed", data, clock=vigil.clock, source="t", subject=name)
+            )
+        rules = RulesProvider(vigil.workspace(tmp_path))
+        assert "alpha-build" not in str(rules._state()["open_failures"])
+        answer = rules.answer("why did `alpha-build` fail?").text
+        assert answer.startswith("**`alpha-build` failed**") and "alpha-build.py" in answer
+
+
 class BrokenWorkspace:
     def __getattr__(self, name: str) -> Any:
         def fail(*args: Any, **kwargs: Any) -> Any:

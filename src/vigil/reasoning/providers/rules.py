@@ -251,8 +251,16 @@ class RulesProvider:
         if ref:
             return self.workspace.triage_of(ref.group(0)), ""
         failing: list[Mapping[str, Any]] = list(state.get("open_failures") or [])
+        terms = _terms(question)
+        named = [  # a failing command the question names, beyond the few open_failures list
+            c
+            for c in state.get("commands") or []
+            if c.get("status") == "failed" and _command_score(terms, str(c.get("command") or ""))
+        ]
+        if named and not any(_command_score(terms, str(f.get("command") or "")) for f in failing):
+            best = max(named, key=lambda c: _command_score(terms, str(c.get("command") or "")))
+            return self.workspace.triage_of(str(best["event_id"])), ""
         if failing:
-            terms = _terms(question)
             scored = [
                 (
                     _command_score(terms, str(f.get("command") or "")),
