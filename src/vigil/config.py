@@ -58,12 +58,12 @@ class Settings:
     providers: tuple[Mapping[str, Any], ...] = field(default_factory=tuple)
     # Forbid providers that are not on this machine (loopback or in-process).
     local_only: bool = False
-    # `vigil ask`: the overall deadline; triage enrichment: its deadline after the failure.
-    ask_deadline_s: float = 30.0
-    enrich_deadline_s: float = 3.0
     # The steps ("enrich", "ask") whose chain includes the embedded model when no providers are
     # configured; None: the measured default (vigil.app.reasoning.DEFAULT_EMBEDDED_STEPS).
     embedded_steps: tuple[str, ...] | None = None
+    # `vigil ask`: the overall deadline; triage enrichment: its deadline after the failure.
+    ask_deadline_s: float = 30.0
+    enrich_deadline_s: float = 3.0
 
     @property
     def db_path(self) -> Path:

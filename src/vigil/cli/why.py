@@ -35,6 +35,30 @@ def _subject_of(vigil: Any, identifier: str) -> tuple[str | None, list[Any], dic
     return subject, found, failure.to_dict()
 
 
+def _spent(skip: dict[str, Any]) -> str:
+    """What a provider's failed attempt cost, when it ran at all."""
+    tokens = int(skip.get("prompt_tokens") or 0) + int(skip.get("completion_tokens") or 0)
+    return f" ({tokens} tokens spent)" if tokens else ""
+
+
+def _size(chars: int) -> str:
+    return f"{chars} chars" if chars < 10_000 else f"{chars / 1000:.0f}k chars"
+
+
+def _tool_line(call: dict[str, Any]) -> str:
+    """One tool call: who called it, the tool and its arguments, and what came back."""
+    who = f"[{call['provider']}] " if call.get("provider") else ""
+    arguments = call.get("raw_arguments")  # a malformed call: what the model sent
+    if arguments is None:
+        arguments = json.dumps(call.get("arguments", {}), ensure_ascii=False)
+    if len(arguments) > 200:
+        arguments = arguments[:199] + "…"
+    status = "ok" if call.get("ok", True) else "error"
+    size = f", {_size(int(call['chars']))}" if call.get("chars") is not None else ""
+    took = f", {float(call['elapsed_ms']):.0f} ms" if call.get("elapsed_ms") is not None else ""
+    return f"  tool {who}{call.get('name')}({arguments}) -> {status}{size}{took}"
+
+
 def _lines(receipt: Any) -> list[str]:
     out = receipt.outcome
     head = (
@@ -90,30 +114,6 @@ def _lines(receipt: Any) -> list[str]:
             + ("" if tokens else " (no model was used)")
         )
     return lines
-
-
-def _spent(skip: dict[str, Any]) -> str:
-    """What a provider's failed attempt cost, when it ran at all."""
-    tokens = int(skip.get("prompt_tokens") or 0) + int(skip.get("completion_tokens") or 0)
-    return f" ({tokens} tokens spent)" if tokens else ""
-
-
-def _size(chars: int) -> str:
-    return f"{chars} chars" if chars < 10_000 else f"{chars / 1000:.0f}k chars"
-
-
-def _tool_line(call: dict[str, Any]) -> str:
-    """One tool call: who called it, the tool and its arguments, and what came back."""
-    who = f"[{call['provider']}] " if call.get("provider") else ""
-    arguments = call.get("raw_arguments")  # a malformed call: what the model sent
-    if arguments is None:
-        arguments = json.dumps(call.get("arguments", {}), ensure_ascii=False)
-    if len(arguments) > 200:
-        arguments = arguments[:199] + "…"
-    status = "ok" if call.get("ok", True) else "error"
-    size = f", {_size(int(call['chars']))}" if call.get("chars") is not None else ""
-    took = f", {float(call['elapsed_ms']):.0f} ms" if call.get("elapsed_ms") is not None else ""
-    return f"  tool {who}{call.get('name')}({arguments}) -> {status}{size}{took}"
 
 
 def cmd_why(args: argparse.Namespace) -> int:
