@@ -71,16 +71,17 @@ async def ask(
 ) -> AskResult:
     from vigil.app.reasoning import close_chain
 
-    started = time.monotonic()
-    deadline = started + vigil.settings.ask_deadline_s
-    workspace = vigil.workspace(project_dir or Path(os.getcwd()))
-    chain = await vigil.build_chain(workspace, step="ask")
-    toolbox = build_tools(workspace)
     tried: list[dict[str, Any]] = []  # every tool call of every provider, in order
 
     def failed(provider: Any, result: AgentResult, why: str) -> ProviderResponseError:
         tried.extend({"provider": provider.name, **call} for call in result.tool_calls)
         return ProviderResponseError(why, provider=provider.name)
+
+    started = time.monotonic()
+    deadline = started + vigil.settings.ask_deadline_s
+    workspace = vigil.workspace(project_dir or Path(os.getcwd()))
+    chain = await vigil.build_chain(workspace)
+    toolbox = build_tools(workspace)
 
     async def task(provider: Any, kind: str) -> AgentResult:
         if kind == "rules":
