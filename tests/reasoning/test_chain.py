@@ -197,3 +197,45 @@ async def test_every_provider_failing_raises_with_all_reasons(tmp_path: Path) ->
         db.close()
     assert [s.provider for s in caught.value.skipped] == ["a", "b"]
     assert isinstance(caught.value.__cause__, ExceptionGroup)
+
+
+@pytest.mark.parametrize("text", ["", "  \n\t  "])
+async def test_an_empty_answer_falls_through_to_the_next_provider(
+    openai_server: OpenAIServer, tmp_path: Path, text: str
+) -> None:
+    """A 200 answer with no text (or only whitespace) is that provider's failure: the next
+    provider answers and the skip says why, with the tokens the attempt spent."""
+    openai_server.default = Reply(text=text, prompt_tokens=5, completion_tokens=1)
+    db = Database(tmp_path / "v.db")
+    chain = _chain(openai_server, db)
+    try:
+        run = await chain.complete(QUESTION, deadline=time.monotonic() + 5)
+    finally:
+        await chain.links[0].provider.aclose()  # type: ignore[attr-defined]
+        db.close()
+    assert run.provider == "rules" and run.value.text == "from rules"
+    (skip,) = run.skipped
+    assert skip.provider == "testserver" and skip.reason == "failed: empty answer"
+    assert (skip.prompt_tokens, skip.completion_tokens) == (5, 1)
+    assert len(openai_server.chat_bodies) == 1
+
+
+async def test_a_skip_reason_does_not_repeat_the_provider_name(tmp_path: Path) -> None:
+    """An error that starts with its provider's name is not prefixed by it twice in the skip
+    ("embedded: failed: embedded: ..." reads "embedded: failed: ...")."""
+    from vigil.errors import ProviderRefused, ProviderResponseError
+
+    db = Database(tmp_path / "v.db")
+    registry = BreakerRegistry(BreakerStore(db))
+    bad = ScriptedProvider("embedded", [ProviderResponseError("embedded: unusable ranking")])
+    refused = ScriptedProvider("local", [ProviderRefused("provider 'local': not installed")])
+    rules = ScriptedProvider("rules", [Response(text="r", provider="rules", model="r")])
+    chain = FallbackChain([Link(p, breaker_for(registry, p.name)) for p in (bad, refused, rules)])
+    try:
+        run = await chain.complete(QUESTION, deadline=time.monotonic() + 5)
+    finally:
+        db.close()
+    assert [s.to_dict() for s in run.skipped] == [
+        {"provider": "embedded", "reason": "failed: unusable ranking"},
+        {"provider": "local", "reason": "not installed"},
+    ]

@@ -22,7 +22,7 @@ from vigil.errors import ProviderRefused, ProviderResponseError, ProviderUnavail
 from vigil.handlers.enricher import SCHEMA
 from vigil.parsing import Failure, parse_output
 from vigil.reasoning.provider import Message, Request, ToolSpec
-from vigil.reasoning.providers import embedded
+from vigil.reasoning.providers import embedded, embedded_package
 from vigil.reasoning.providers.embedded import EmbeddedProvider
 from vigil.testing import eventually
 
@@ -102,7 +102,7 @@ def test_available_imports_nothing_and_agrees_with_what_is_installed() -> None:
 async def test_missing_model_means_unavailable(monkeypatch: pytest.MonkeyPatch) -> None:
     """Without the model's package, ``available()`` is False and a call raises
     ProviderUnavailable naming how to install it."""
-    monkeypatch.setattr(embedded, "PACKAGE", "vigil_no_such_model_package")
+    monkeypatch.setattr(embedded_package, "PACKAGE", "vigil_no_such_model_package")
     assert not EmbeddedProvider.available()
     with pytest.raises(ProviderUnavailable, match="not installed") as caught:
         await EmbeddedProvider().complete(_ask("hello"))
@@ -143,19 +143,36 @@ async def test_loads_once_from_the_installed_package() -> None:
 
 
 @needs_model
-async def test_enrichment_answers_are_valid_json_ten_of_ten() -> None:
-    """Ten real diagnoses asked at once (queued on the one model) all come back as strict JSON
-    matching the enrichment schema, with token usage and no cost."""
+async def test_enrichment_rankings_are_valid_ten_of_ten() -> None:
+    """Ten real diagnoses asked at once (queued on the one model) in the form the enricher sends
+    this model (pick one of the rules' causes) all come back as strict JSON naming an offered
+    cause, with token usage and no cost."""
+    from vigil.handlers.enricher import from_ranking, options, ranking_request
+
     provider = EmbeddedProvider()
-    requests = [_enrichment(_failure(case)) for case in CASES]
-    responses = await asyncio.gather(*(provider.complete(r) for r in requests))
-    for response in responses:
-        answer = json.loads(response.text)
-        assert set(answer) == {"explanation", "next_step"}
-        assert all(isinstance(v, str) for v in answer.values())
-        assert len(answer["explanation"]) <= 300 and len(answer["next_step"]) <= 200
-        assert response.usage.prompt_tokens > 20 and response.usage.completion_tokens > 5
+    diagnoses = [{"failures": [_failure(case).to_dict()]} for case in CASES]
+    deadline = time.monotonic() + 50
+    responses = await asyncio.gather(
+        *(provider.complete(ranking_request(d, deadline)) for d in diagnoses)
+    )
+    for response, diagnosis in zip(responses, diagnoses, strict=True):
+        picked = from_ranking(response, diagnosis)
+        assert picked["explanation"] in [c.explanation for c in options(diagnosis)]
+        assert response.usage.prompt_tokens > 20 and response.usage.completion_tokens > 0
         assert (response.provider, response.cost) == ("embedded", 0.0)
+
+
+@needs_model
+async def test_a_free_text_enrichment_is_strict_json_within_its_limits() -> None:
+    """Asked for the enrichment schema's free text, the model's answer is strict JSON with both
+    strings within their length limits (what a capable model is asked for)."""
+    provider = EmbeddedProvider()
+    response = await provider.complete(_enrichment(_failure(CASES[0])))
+    answer = json.loads(response.text)
+    assert set(answer) == {"explanation", "next_step"}
+    assert all(isinstance(v, str) for v in answer.values())
+    assert len(answer["explanation"]) <= 300 and len(answer["next_step"]) <= 200
+    assert response.usage.prompt_tokens > 20 and response.usage.completion_tokens > 5
 
 
 @needs_model

@@ -192,6 +192,29 @@ def test_an_empty_store_is_answered_plainly(tmp_path: Path) -> None:
         assert rules.answer("what changed?").text.startswith("I am Vigil's rules provider")
 
 
+def test_a_named_command_is_found_beyond_the_latest_few_failures(tmp_path: Path) -> None:
+    """A question naming a failing command that is older than the few open failures the
+    project state lists is answered about that command, not the latest failure."""
+    from vigil.events.model import new_event
+
+    with Vigil(load_settings()) as vigil:
+        names = ["alpha-build", "beta", "gamma", "delta", "epsilon", "zeta"]
+        for name in names:  # alpha-build first: the oldest of six
+            data = {
+                "command": name,
+                "cwd": str(tmp_path),
+                "exit_code": 1,
+                "output_tail": f"{name}.py:3: error: boom in {name}\n",
+            }
+            vigil.publish_diagnosed(
+                new_event("build.run.failed", data, clock=vigil.clock, source="t", subject=name)
+            )
+        rules = RulesProvider(vigil.workspace(tmp_path))
+        assert "alpha-build" not in str(rules._state()["open_failures"])
+        answer = rules.answer("why did `alpha-build` fail?").text
+        assert answer.startswith("**`alpha-build` failed**") and "alpha-build.py" in answer
+
+
 class BrokenWorkspace:
     def __getattr__(self, name: str) -> Any:
         def fail(*args: Any, **kwargs: Any) -> Any:
@@ -292,23 +315,27 @@ async def test_enrichment_answers_are_valid_json_for_ten_diagnoses(
         assert enrichment["explanation"] and enrichment["next_step"]
     check, pytest_, *_ = diagnoses
     words = enricher.validate(await rules.complete(enricher.request_for(check, 0)))
-    assert "check.py:4" in words["explanation"] and "calc.py changed" in words["explanation"]
-    assert words["next_step"].startswith("Review the change to calc.py")
+    assert "calc.py, the only file changed" in words["explanation"]
+    assert words["next_step"].startswith("Review that change to calc.py: `git show ")
     words = enricher.validate(await rules.complete(enricher.request_for(pytest_, 0)))
-    assert (
-        words["next_step"] == f"Try the known fix {world.ids['kb_fix']}: Make add() return the sum."
-    )
+    fix = world.ids["kb_fix"]
+    assert words["explanation"].startswith(f"This exact failure was fixed before: {fix}")
+    assert "Make add() return the sum" not in words["explanation"]
+    assert words["next_step"].startswith(f'Apply fix {fix} ("Make add() return the sum") again')
     flaky = enricher.validate(await rules.complete(enricher.request_for(diagnoses[8], 0)))
     assert "flaky" in flaky["explanation"] and len(flaky["explanation"]) <= 300
+
+
+_BOOM = '{"failures": [{"tool": "python", "file": "boom.py", "line": 3, "message": "x"}]}'
 
 
 @pytest.mark.parametrize(
     "prompt",
     [
-        'Diagnosis (JSON):\n{"summary": "1 failure (pytest): boom", "failures": []}',
-        '```json\n{"summary": "1 failure (pytest): boom"}\n```',
-        '{"summary": "1 failure (pytest): boom"}',
-        'Please explain {"diagnosis": {"summary": "1 failure (pytest): boom"}} thanks',
+        f"Diagnosis (JSON):\n{_BOOM}",
+        f"```json\n{_BOOM}\n```",
+        _BOOM,
+        f'Please explain {{"diagnosis": {_BOOM}}} thanks',
     ],
 )
 def test_the_diagnosis_is_found_in_every_documented_prompt_shape(
@@ -316,7 +343,7 @@ def test_the_diagnosis_is_found_in_every_documented_prompt_shape(
 ) -> None:
     """The marker line, a fenced block, bare JSON and a wrapped diagnosis are all read."""
     value = rules.structured(prompt, enricher.SCHEMA)
-    assert value["explanation"] == "1 failure (pytest): boom."
+    assert "boom.py:3" in value["explanation"] and "boom.py:3" in value["next_step"]
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,10 @@
 OpenAI-compatible providers run the tool loop (streaming the final answer); the embedded model
 runs the constrained JSON loop; the rules provider answers from the stores directly. A provider
 whose loop ends without an answer counts as failed, so the chain moves on. Every answer gets a
-receipt: provider, model, the providers skipped and why, tool calls, cited ids, tokens, latency.
+receipt: provider, model, the providers skipped and why (with the tokens a failed attempt
+spent), the tool calls of every provider that ran (each tagged with its ``provider``, with its
+arguments and result size), cited ids, tokens (of every attempt), latency. An empty answer, or
+one that stopped for any other reason, is the provider's failure: the chain moves on.
 """
 
 from __future__ import annotations
@@ -24,6 +27,15 @@ from vigil.reasoning.tools import build_tools
 
 if TYPE_CHECKING:
     from vigil.app import Vigil
+
+# Why a provider's run gave no answer, by its ``stopped_reason`` (for the skip's reason).
+NO_ANSWER = {
+    "empty": "the reply was empty",
+    "invalid_tool_call": "its tool calls were malformed twice",
+    "invalid_output": "its output was invalid twice",
+    "deadline": "the deadline passed",
+    "max_steps": "it used all its steps without answering",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +71,12 @@ async def ask(
 ) -> AskResult:
     from vigil.app.reasoning import close_chain
 
+    tried: list[dict[str, Any]] = []  # every tool call of every provider, in order
+
+    def failed(provider: Any, result: AgentResult, why: str) -> ProviderResponseError:
+        tried.extend({"provider": provider.name, **call} for call in result.tool_calls)
+        return ProviderResponseError(why, provider=provider.name)
+
     started = time.monotonic()
     deadline = started + vigil.settings.ask_deadline_s
     workspace = vigil.workspace(project_dir or Path(os.getcwd()))
@@ -87,19 +105,15 @@ async def ask(
             result = await run_constrained(provider, question, toolbox, deadline=deadline)
             sources = [str(call.get("result_preview", "")) for call in result.tool_calls]
             if result.answered and not grounded(result.answer, sources):
-                raise ProviderResponseError(
-                    f"{provider.name}: answer not grounded in what the tools returned",
-                    provider=provider.name,
-                )
+                raise failed(provider, result, "answer not grounded in what the tools returned")
             if result.answered and on_text is not None:
                 on_text(result.answer)
         else:
             result = await _streamed(provider, question, toolbox, deadline, on_text)
         if not result.answered:
-            raise ProviderResponseError(
-                f"{provider.name}: no usable answer ({result.stopped_reason})",
-                provider=provider.name,
-            )
+            why = NO_ANSWER.get(result.stopped_reason, result.stopped_reason)
+            raise failed(provider, result, f"no usable answer: {why}")
+        tried.extend({"provider": provider.name, **call} for call in result.tool_calls)
         return result
 
     try:
@@ -108,17 +122,24 @@ async def ask(
         await close_chain(chain)
     result = run.value
     skipped = [s.to_dict() for s in run.skipped]
+    # What the answer cost: the provider that answered and every attempt before it.
+    prompt_tokens = (run.prompt_tokens or result.usage.prompt_tokens) + sum(
+        s.prompt_tokens for s in run.skipped
+    )
+    completion_tokens = (run.completion_tokens or result.usage.completion_tokens) + sum(
+        s.completion_tokens for s in run.skipped
+    )
     receipt = vigil.receipts.record(
         kind="answer",
         subject=None,
         provider=run.provider,
         model=run.model,
         elapsed_ms=(time.monotonic() - started) * 1000,
-        prompt_tokens=run.prompt_tokens or result.usage.prompt_tokens,
-        completion_tokens=run.completion_tokens or result.usage.completion_tokens,
+        prompt_tokens=prompt_tokens,
+        completion_tokens=completion_tokens,
         cost=run.cost,
         inputs={"cited": result.cited_ids},
-        tool_calls=result.tool_calls,
+        tool_calls=tried,
         skipped=skipped,
         outcome={
             "question": question,
@@ -132,7 +153,7 @@ async def ask(
         provider=run.provider,
         model=run.model,
         skipped=skipped,
-        tool_calls=result.tool_calls,
+        tool_calls=tried,
         cited_ids=result.cited_ids,
         receipt_id=receipt.id,
         elapsed_ms=(time.monotonic() - started) * 1000,

@@ -287,7 +287,7 @@ class Daemon:
         from vigil.api.http import create_app
         from vigil.api.prometheus import render_latest
 
-        self.chain = await self.vigil.build_chain(self.vigil.workspace(Path.cwd()))
+        self.chain = await self.vigil.build_chain(self.vigil.workspace(Path.cwd()), step="enrich")
         self.attention = AttentionService(self.vigil, breakers=self.vigil.breakers)
         self.attention.bus = self.bus
         self.notices = self.attention.broadcast

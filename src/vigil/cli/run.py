@@ -78,7 +78,20 @@ def cmd_run(args: argparse.Namespace) -> int:
             wait = bool(getattr(args, "explain", False)) or vigil.settings.run_explain
             for line in foresight.lines(vigil, report.finished, wait=wait):
                 print(line, file=sys.stderr)
+    _leave_models_behind(result.exit_code)
     return result.exit_code
+
+
+def _leave_models_behind(code: int) -> None:
+    """End the process now when a local model is still generating for an enrichment nobody
+    waits for any more (``--explain`` past its deadline): the prompt never waits for a model,
+    and no model thread outlives the command (everything Vigil keeps is already committed)."""
+    module = sys.modules.get("vigil.reasoning.providers.embedded")
+    if module is None or not module.busy_workers():
+        return
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def cmd_triage(args: argparse.Namespace) -> int:

@@ -36,6 +36,30 @@ def _subject_of(vigil: Any, identifier: str) -> tuple[str | None, list[Any], dic
     return subject, found, failure.to_dict()
 
 
+def _spent(skip: dict[str, Any]) -> str:
+    """What a provider's failed attempt cost, when it ran at all."""
+    tokens = int(skip.get("prompt_tokens") or 0) + int(skip.get("completion_tokens") or 0)
+    return f" ({tokens} tokens spent)" if tokens else ""
+
+
+def _size(chars: int) -> str:
+    return f"{chars} chars" if chars < 10_000 else f"{chars / 1000:.0f}k chars"
+
+
+def _tool_line(call: dict[str, Any]) -> str:
+    """One tool call: who called it, the tool and its arguments, and what came back."""
+    who = f"[{call['provider']}] " if call.get("provider") else ""
+    arguments = call.get("raw_arguments")  # a malformed call: what the model sent
+    if arguments is None:
+        arguments = json.dumps(call.get("arguments", {}), ensure_ascii=False)
+    if len(arguments) > 200:
+        arguments = arguments[:199] + "…"
+    status = "ok" if call.get("ok", True) else "error"
+    size = f", {_size(int(call['chars']))}" if call.get("chars") is not None else ""
+    took = f", {float(call['elapsed_ms']):.0f} ms" if call.get("elapsed_ms") is not None else ""
+    return f"  tool {who}{call.get('name')}({arguments}) -> {status}{size}{took}"
+
+
 def _lines(receipt: Any) -> list[str]:
     out = receipt.outcome
     head = (
@@ -44,10 +68,8 @@ def _lines(receipt: Any) -> list[str]:
         + f", {receipt.elapsed_ms:.0f} ms"
     )
     lines = [head]
-    if receipt.skipped:
-        lines.append(
-            "  skipped: " + "; ".join(f"{s['provider']}: {s['reason']}" for s in receipt.skipped)
-        )
+    for skip in receipt.skipped:
+        lines.append(f"  skipped {skip['provider']}: {skip['reason']}{_spent(skip)}")
     if receipt.kind == "triage":
         lines.append(f"  {out.get('summary')}")
         lines.append(
@@ -76,11 +98,9 @@ def _lines(receipt: Any) -> list[str]:
     else:
         if out.get("question"):
             lines.append(f"  question: {out['question']}")
-        for call in receipt.tool_calls:
-            status = "ok" if call.get("ok", True) else "error"
-            lines.append(
-                f"  tool {call.get('name')}({json.dumps(call.get('arguments', {}))}) -> {status}"
-            )
+        lines.extend(_tool_line(call) for call in receipt.tool_calls)
+        if not receipt.tool_calls:
+            lines.append("  tools: none called")
         cited = receipt.inputs.get("cited") or []
         if cited:
             lines.append(f"  cited: {', '.join(cited)}")
@@ -88,10 +108,11 @@ def _lines(receipt: Any) -> list[str]:
             answer = str(out["answer"]).strip().replace("\n", " ")
             lines.append(f"  answer: {answer[:300]}")
     tokens = receipt.prompt_tokens + receipt.completion_tokens
-    if tokens:
+    if tokens or receipt.kind in ("answer", "enrichment"):
         lines.append(
             f"  tokens: {receipt.prompt_tokens} in, {receipt.completion_tokens} out"
             + (f", ${receipt.cost:.5f}" if receipt.cost else "")
+            + ("" if tokens else " (no model was used)")
         )
     return lines
 

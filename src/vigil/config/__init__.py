@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     from vigil.config.attention import AttentionSettings
 
 DEFAULT_PORT = 7878
+# The steps that may use a model: triage enrichment and `vigil ask`.
+REASONING_STEPS = ("enrich", "ask")
 
 
 def default_home() -> Path:
@@ -78,6 +80,9 @@ class Settings:
     providers: tuple[Mapping[str, Any], ...] = ()
     # Forbid providers that are not on this machine (loopback or in-process).
     local_only: bool = False
+    # The steps ("enrich", "ask") whose chain includes the embedded model when no providers are
+    # configured; None: the measured default (vigil.app.reasoning.DEFAULT_EMBEDDED_STEPS).
+    embedded_steps: tuple[str, ...] | None = None
     # `vigil ask`: the overall deadline; triage enrichment: its deadline after the failure.
     ask_deadline_s: float = 30.0
     enrich_deadline_s: float = 3.0
@@ -224,7 +229,9 @@ ANY_KEYS: frozenset[str] = frozenset({"*"})
 SECTIONS: dict[str, frozenset[str]] = {
     # Section (dotted for a nested one; for ``[[an.array]]``, the keys of one item) -> its keys,
     # besides the ones in _TOML_FIELDS. A feature that reads its own section adds one line here.
-    "reasoning": frozenset({"providers", "local_only", "ask_deadline_s", "enrich_deadline_s"}),
+    "reasoning": frozenset(
+        {"providers", "local_only", "ask_deadline_s", "enrich_deadline_s", "embedded_steps"}
+    ),
     "reasoning.providers": ANY_KEYS,  # each provider's keys: checked by the reasoning layer
     "attention": ATTENTION_KEYS,
     "attention.channels": CHANNEL_KEYS,
@@ -370,6 +377,14 @@ def load_settings(
             if not isinstance(reasoning["local_only"], bool):
                 raise ConfigError("config.toml: [reasoning] local_only must be true or false")
             changes["local_only"] = reasoning["local_only"]
+        if "embedded_steps" in reasoning:
+            steps = reasoning["embedded_steps"]
+            if not isinstance(steps, list) or not all(s in REASONING_STEPS for s in steps):
+                raise ConfigError(
+                    "config.toml: [reasoning] embedded_steps must be a list of steps from "
+                    f"{', '.join(map(repr, REASONING_STEPS))}, got {steps!r}"
+                )
+            changes["embedded_steps"] = tuple(dict.fromkeys(steps))
         for key in ("ask_deadline_s", "enrich_deadline_s"):
             if key in reasoning:
                 changes[key] = _coerce(key, reasoning[key], f"config.toml [reasoning] {key}")

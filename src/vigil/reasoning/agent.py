@@ -25,13 +25,18 @@ Three entry points, one loop:
   role; llama-cpp-python's function-calling handler drops such results), still delimited and
   marked as data.
 
-Contained, never raised: malformed tool calls (``ToolCall.error``), unknown tools, bad
-arguments, failing or slow tools: the model reads an error and may try again. A repeated
-identical call (same tool, same arguments) is answered from the first result without a second
-read. Raised: the provider's own ``ProviderError`` (the chain decides what to do with a dead
-provider), except ``ProviderResponseError`` in constrained mode (invalid output, see above).
-A run that ends without an answer (deadline, step limit, invalid output) returns an
-:class:`AgentResult` with ``answered=False``: the caller falls back (to the rules provider).
+Contained, never raised: malformed tool calls (``ToolCall.error``: arguments that are not valid
+JSON...), unknown tools, bad arguments, failing or slow tools: the model reads an error and may
+try again. A malformed call gets that one corrective turn: a second turn with a malformed call
+ends the run (``stopped_reason="invalid_tool_call"``), so a model that cannot write JSON costs two
+requests, not ``max_steps``. A reply with no tool calls and no text (or only whitespace) is no
+answer (``stopped_reason="empty"``), in constrained mode too (an empty ``answer`` is invalid
+output). A repeated identical call (same tool, same arguments) is answered from the first result
+without a second read. Raised: the provider's own ``ProviderError`` (the chain decides what to
+do with a dead provider), except ``ProviderResponseError`` in constrained mode (invalid output,
+see above). A run that ends without an answer (deadline, step limit, empty reply, malformed
+calls, invalid output) returns an :class:`AgentResult` with ``answered=False``: the caller falls
+back (to the next provider, in the end the rules provider).
 
 Deadline: ``deadline`` is in the ``clock``'s monotonic seconds (``time.monotonic()`` for the
 default system clock) and is passed on as ``Request.deadline``; every provider call and tool
@@ -92,10 +97,10 @@ FINAL_TURN = (
     "You have used all your tool calls. Answer the question now, in text, from the tool results"
     " above; do not call tools."
 )
-EMPTY_TURN = "Your reply was empty. Answer the question in text, or call a tool."
 
 ANSWER_CHARS = 500  # llama.cpp 0.3.36 crashes (segfault) building a grammar for ~1200
 MAX_CITES = 20
+RAW_CHARS = 200  # of a malformed call's arguments, kept for the receipt
 _ID_PREFIX = re.compile(r"\b(?:ev|kb)_[0-9A-Za-z]{8,26}\b")
 
 
@@ -104,9 +109,10 @@ class AgentResult:
     """How a question was answered (everything a receipt needs).
 
     ``stopped_reason``: ``answered`` (the model answered), ``max_steps`` (the step limit was hit;
-    ``answered`` says whether the final no-tools turn produced an answer), ``deadline`` or
-    ``invalid_output`` (constrained mode). When ``answered`` is false, ``answer`` says why
-    there is none and callers should fall back (to the rules provider).
+    ``answered`` says whether the final no-tools turn produced an answer), ``deadline``,
+    ``empty`` (the reply said nothing), ``invalid_tool_call`` (malformed tool calls after the one
+    corrective turn) or ``invalid_output`` (constrained mode). When ``answered`` is false,
+    ``answer`` says why there is none and callers should fall back (to the rules provider).
     """
 
     answer: str
@@ -211,15 +217,17 @@ class _Session:
             result = ToolResult(
                 call.id, result.name, result.arguments, result.text, True, 0.0, result.truncated
             )
-        self.records.append(
-            {
-                "name": call.name,
-                "arguments": dict(call.arguments),
-                "ok": result.ok,
-                "result_preview": result.preview(),
-                "elapsed_ms": round(result.elapsed_ms, 3),
-            }
-        )
+        record: dict[str, Any] = {
+            "name": call.name,
+            "arguments": dict(call.arguments),
+            "ok": result.ok,
+            "result_preview": result.preview(),
+            "chars": len(result.text),
+            "elapsed_ms": round(result.elapsed_ms, 3),
+        }
+        if call.error:  # what the model actually sent, for `vigil why`
+            record["raw_arguments"] = call.raw[:RAW_CHARS]
+        self.records.append(record)
         return result
 
     def result(
@@ -338,7 +346,7 @@ async def _loop(
 ) -> AsyncIterator[str | AgentResult]:
     session = _session(provider, toolbox, clock, deadline, tool_timeout)
     messages: list[Message] = [Message("system", system), Message("user", question)]
-    nudged = False
+    malformed = 0  # turns whose tool calls were malformed (arguments not JSON...)
     for _ in range(max(1, max_steps)):
         if session.expired():
             yield session.out_of_time()
@@ -358,12 +366,22 @@ async def _loop(
             return
         response = response or Response("", provider.name, provider.model)
         if not response.tool_calls:
-            if response.text.strip() or nudged:
+            if response.text.strip():
                 yield session.result(response.text.strip(), "answered", answered=True)
+            else:  # an empty answer is no answer: the caller moves on to the next provider
+                yield session.result(
+                    "No answer: the model's reply was empty.", "empty", answered=False
+                )
+            return
+        if any(call.error for call in response.tool_calls):
+            malformed += 1
+            if malformed > 1:  # it had its one corrective turn
+                yield session.result(
+                    "No answer: the model's tool calls were malformed twice.",
+                    "invalid_tool_call",
+                    answered=False,
+                )
                 return
-            nudged = True  # an empty reply: ask once for text
-            messages += [Message("assistant", ""), Message("user", EMPTY_TURN)]
-            continue
         if stream and response.text.strip():
             yield "\n\n"
         calls = tuple(
@@ -510,6 +528,8 @@ def _parse_action(text: str, schema: Mapping[str, Any]) -> tuple[dict[str, Any] 
     problems = schema_errors(value, schema)
     if problems:
         return None, "; ".join(problems[:5])
+    if value.get("action") == "answer" and not str(value.get("answer") or "").strip():
+        return None, "the answer is empty"
     return value, ""
 
 

@@ -9,6 +9,10 @@ through a guard that enforces the per-call timeout (within the overall deadline)
 ``ProviderUnavailable`` once when time allows, counts failures in the breaker (shared by every
 Vigil process: it is stored), records usage for the budget, and turns a 429 into a cooldown.
 
+An empty answer (no text but whitespace, no tool calls) is a failure of its provider like any
+other unusable answer (:func:`require_text`). A skip's reason does not repeat the provider's name
+(:func:`own_words`), and a provider that ran and failed says what its attempt spent in tokens.
+
 The result says which provider answered and why each earlier one was skipped; when every provider
 fails, :class:`ChainExhausted` carries all of those reasons (and the errors as an
 ``ExceptionGroup`` in ``__cause__``). Put ``rules`` last and the chain always answers.
@@ -27,6 +31,7 @@ from vigil.errors import (
     CircuitOpen,
     ProviderError,
     ProviderRefused,
+    ProviderResponseError,
     ProviderUnavailable,
     RateLimited,
 )
@@ -64,11 +69,38 @@ class Link:
 
 @dataclass(frozen=True, slots=True)
 class Skip:
+    """A provider the chain passed over, why, and what its failed attempt spent (if it ran)."""
+
     provider: str
     reason: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
 
-    def to_dict(self) -> dict[str, str]:
-        return {"provider": self.provider, "reason": self.reason}
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"provider": self.provider, "reason": self.reason}
+        if self.prompt_tokens or self.completion_tokens:
+            out["prompt_tokens"] = self.prompt_tokens
+            out["completion_tokens"] = self.completion_tokens
+        return out
+
+
+def own_words(message: str, provider: str) -> str:
+    """``message`` without a leading ``provider:`` or ``provider 'name':`` (the skip already
+    names the provider: "embedded: failed: embedded: ..." reads as "embedded: failed: ...")."""
+    for prefix in (f"{provider}: ", f"provider {provider!r}: ", f"provider {provider}: "):
+        if message.startswith(prefix):
+            return message[len(prefix) :]
+    return message
+
+
+def require_text(response: Response) -> Response:
+    """``response``, or ``ProviderResponseError`` when it says nothing (empty or whitespace
+    text and no tool calls): an empty answer is that provider's failure, never a final answer."""
+    if not response.tool_calls and not response.text.strip():
+        raise ProviderResponseError(
+            f"{response.provider}: empty answer", provider=response.provider
+        )
+    return response
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,25 +270,29 @@ class FallbackChain:
                 continue
             meter = _Meter()
             guarded = GuardedProvider(link, deadline, self.usage, meter)
+
+            def skip(why: str, meter: _Meter = meter, name: str = link.name) -> Skip:
+                return Skip(name, why, meter.prompt_tokens, meter.completion_tokens)
+
             try:
                 value = await task(guarded, link.kind)
             except RateLimited as exc:
                 wait = exc.retry_after if exc.retry_after is not None else DEFAULT_COOLDOWN_S
                 if self.usage is not None:
                     self.usage.cool_down(link.name, wait, str(exc))
-                skipped.append(Skip(link.name, f"rate limited (429), retry after {wait:.0f} s"))
+                skipped.append(skip(f"rate limited (429), retry after {wait:.0f} s"))
                 errors.append(exc)
                 continue
             except CircuitOpen as exc:
-                skipped.append(Skip(link.name, f"circuit open: {exc}"))
+                skipped.append(skip(f"circuit open: {exc}"))
                 errors.append(exc)
                 continue
             except (BudgetExhausted, ProviderRefused) as exc:
-                skipped.append(Skip(link.name, str(exc)))
+                skipped.append(skip(own_words(str(exc), link.name)))
                 errors.append(exc)
                 continue
             except ProviderError as exc:
-                skipped.append(Skip(link.name, f"failed: {exc}"))
+                skipped.append(skip(f"failed: {own_words(str(exc), link.name)}"))
                 errors.append(exc)
                 continue
             return ChainRun(
@@ -279,7 +315,7 @@ class FallbackChain:
         """One request answered by the first provider that can."""
 
         async def task(provider: GuardedProvider, kind: str) -> Response:
-            return await provider.complete(request)
+            return require_text(await provider.complete(request))
 
         return await self.run(task, deadline=deadline)
 

