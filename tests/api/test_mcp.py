@@ -112,10 +112,12 @@ def test_malformed_requests_get_protocol_errors_and_the_server_lives(home: Path)
         json.dumps({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"x": 1}}),
         json.dumps({"jsonrpc": "2.0", "id": 4, "method": "tools/list", "params": {}}),
     ]
+    errors = (home / "mcp.stderr").open("w")
     server = subprocess.Popen(
         [sys.executable, "-m", "vigil", "mcp"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
+        stderr=errors,
         text=True,
         env={**os.environ, "VIGIL_HOME": str(home)},
     )
@@ -134,6 +136,7 @@ def test_malformed_requests_get_protocol_errors_and_the_server_lives(home: Path)
                 out.append(line.replace(" ", ""))
     server.stdin.close()
     server.wait(timeout=30)
+    errors.close()
     done = subprocess.CompletedProcess(server.args, server.returncode, "".join(out), "")
     replies = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
     by_id = {r.get("id"): r for r in replies}
@@ -141,6 +144,7 @@ def test_malformed_requests_get_protocol_errors_and_the_server_lives(home: Path)
     for bad in (1, 3):  # never a result: a JSON-RPC error (or, before initialize, silence)
         assert "result" not in by_id.get(bad, {})
     assert "error" in by_id[3]
+    assert 4 in by_id, f"no answer to tools/list: {out!r} {(home / 'mcp.stderr').read_text()!r}"
     assert {t["name"] for t in by_id[4]["result"]["tools"]} >= TOOLS
     assert "Traceback" not in done.stdout
     assert done.returncode == 0

@@ -31,7 +31,7 @@ HEAVY = (
     "vigil.app",
     "vigil.events.model",
     "vigil.cli.kb",
-    "vigil.memory",
+    "vigil.memory.knowledge",  # the package itself is lazy: the session mark imports it
     "vigil.storage.redact",
     "socket",
     "asyncio",

@@ -10,8 +10,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import TYPE_CHECKING
 
+TYPE_CHECKING = False  # every command runs ``before_command``: no ``typing`` at run time
 if TYPE_CHECKING:
     from vigil.memory.session import Session
 
@@ -38,10 +38,9 @@ def cmd_brief(args: argparse.Namespace) -> int:
 def before_command(command: str | None) -> Session | None:
     """Mark activity; the new session, when this command is the first after an idle gap (and
     one that may print), else ``None``. Cheap: settings and one small file."""
-    from datetime import timedelta
+    from datetime import UTC, datetime, timedelta
 
     from vigil.cli.context import settings
-    from vigil.clock import SystemClock
     from vigil.errors import VigilError
     from vigil.memory.session import Sessions
 
@@ -50,7 +49,8 @@ def before_command(command: str | None) -> Session | None:
     except VigilError:
         return None
     sessions = Sessions(config.run_dir, timedelta(hours=config.idle_gap_h))
-    session, new = sessions.touch(SystemClock().now())
+    # The command line is the edge where "now" enters (no Clock: it would import ``typing``).
+    session, new = sessions.touch(datetime.now(UTC))
     if not new or command in QUIET or session.previous_end is None:
         return None
     return session

@@ -246,7 +246,7 @@ COMMANDS: dict[str, tuple[str, Define | str]] = {
     "approve": ("approve a proposal: it runs, within bounds", "vigil.cli.control"),
     "deny": ("deny a proposal", "vigil.cli.control"),
     "say": ("speak TEXT (espeak-ng; to a WAV file, played if possible)", "vigil.cli.voice"),
-    "listen": ("hear a spoken command (--wav FILE, or the microphone)", "vigil.cli.voice"),
+    "listen": ("understand a spoken command (a WAV file, or the microphone)", "vigil.cli.voice"),
     "brief": ("what happened since last time, what is next", _brief),
     "mcp": ("serve Vigil's memory to AI coding tools (Model Context Protocol, stdio)", _mcp),
 }

@@ -15,9 +15,11 @@ for the kinds, say) does not pull in the whole knowledge base: the CLI starts fa
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
 
+TYPE_CHECKING = False  # spelt out: the session mark of every command imports this package
 if TYPE_CHECKING:
+    from typing import Any
+
     from vigil.memory.entry import (
         FIX_KINDS,
         KINDS,

@@ -13,10 +13,8 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-
-from vigil.clock import isoformat, parse_iso
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -98,3 +96,16 @@ class Sessions:
             scratch.replace(self.path)
         except OSError:
             pass  # a read-only home: no session marks, and every command stays quiet
+
+
+def isoformat(moment: datetime) -> str:
+    """``vigil.clock.isoformat``, here so that marking a session never imports ``typing``."""
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+
+
+def parse_iso(text: str) -> datetime:
+    """``vigil.clock.parse_iso`` for this file's own times (``ValueError`` when malformed)."""
+    moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
