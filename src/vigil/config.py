@@ -59,6 +59,17 @@ class Settings:
     # `vigil ask`: the overall deadline; triage enrichment: its deadline after the failure.
     ask_deadline_s: float = 30.0
     enrich_deadline_s: float = 3.0
+    # Hearing (HTTP API, webhooks, files, probes, chores); see _hearing() below.
+    allow_remote: bool = False  # bind beyond loopback (then reads need the token too)
+    api_max_body_bytes: int = 1024 * 1024
+    api_queue: int = 2048  # requests waiting to be stored before the API answers 503
+    github_secret_env: str = "VIGIL_GITHUB_SECRET"
+    github_token_env: str = "VIGIL_GITHUB_TOKEN"
+    github_api_url: str = "https://api.github.com"
+    watch_debounce_ms: int = 200
+    watch_paths: tuple[Mapping[str, Any], ...] = field(default_factory=tuple)
+    probes: tuple[Mapping[str, Any], ...] = field(default_factory=tuple)
+    chores: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def db_path(self) -> Path:
@@ -97,6 +108,10 @@ _TOML_FIELDS = {
     ("triage", "max_lines"): "triage_max_lines",
     ("triage", "max_fixes"): "triage_max_fixes",
     ("triage", "max_suspects"): "triage_max_suspects",
+    ("daemon", "host"): "host",
+    ("api", "max_body_bytes"): "api_max_body_bytes",
+    ("api", "queue"): "api_queue",
+    ("watch", "debounce_ms"): "watch_debounce_ms",
 }
 
 
@@ -169,18 +184,75 @@ def load_settings(
         if local_env not in ("1", "true", "yes", "0", "false", "no"):
             raise ConfigError(f"VIGIL_LOCAL_ONLY must be 1 or 0, got {local_env!r}")
         changes["local_only"] = local_env in ("1", "true", "yes")
+    _hearing(document, environ, changes)
     for variable, name in _ENV_FIELDS.items():
         if environ.get(variable):
             changes[name] = _coerce(name, environ[variable], variable)
     for name, value in (overrides or {}).items():
-        if name != "home" and value is not None:
+        if name == "allow_remote":
+            changes[name] = bool(value) or changes.get(name, False)
+        elif name != "home" and value is not None:
             changes[name] = _coerce(name, value, f"--{name.replace('_', '-')}")
     host = changes.get("host", settings.host)
-    if not (host == "localhost" or host == "::1" or host.startswith("127.")):
-        raise ConfigError(f"host must be a loopback address (127.0.0.1 or ::1), got {host!r}")
+    if not (host == "localhost" or host == "::1" or host.startswith("127.")) and not changes.get(
+        "allow_remote"
+    ):
+        raise ConfigError(
+            f"host must be a loopback address (127.0.0.1 or ::1), got {host!r}; to serve "
+            "other machines pass --allow-remote (every request then needs a token)"
+        )
     if "port" in changes and not 0 <= changes["port"] <= 65535:
         raise ConfigError(f"port must be between 0 and 65535, got {changes['port']}")
     return replace(settings, **changes)
+
+
+def _tables(document: Mapping[str, Any], path: tuple[str, ...], what: str) -> tuple[Any, ...]:
+    """An array of tables (``[[probes]]``, ``[[watch.paths]]``), checked for shape only."""
+    value: Any = document
+    for key in path:
+        value = value.get(key, {}) if isinstance(value, dict) else {}
+    if value == {}:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        raise ConfigError(f"config.toml: {what} must be a list of tables")
+    return tuple(value)
+
+
+def _hearing(
+    document: Mapping[str, Any], environ: Mapping[str, str], changes: dict[str, Any]
+) -> None:
+    """The HTTP API's, webhooks', watchers', probes' and chores' settings (issue 8).
+
+    Raw tables (``[[watch.paths]]``, ``[[probes]]``, ``[chores]``) are validated by the parts
+    that use them, like providers are.
+    """
+    daemon = document.get("daemon", {})
+    if isinstance(daemon, dict) and "allow_remote" in daemon:
+        if not isinstance(daemon["allow_remote"], bool):
+            raise ConfigError("config.toml: [daemon] allow_remote must be true or false")
+        changes["allow_remote"] = daemon["allow_remote"]
+    remote_env = environ.get("VIGIL_ALLOW_REMOTE", "").strip().lower()
+    if remote_env:
+        if remote_env not in ("1", "true", "yes", "0", "false", "no"):
+            raise ConfigError(f"VIGIL_ALLOW_REMOTE must be 1 or 0, got {remote_env!r}")
+        changes["allow_remote"] = remote_env in ("1", "true", "yes")
+    hooks = document.get("hooks", {})
+    github = hooks.get("github", {}) if isinstance(hooks, dict) else {}
+    if not isinstance(github, dict):
+        raise ConfigError("config.toml: [hooks.github] must be a table")
+    for key, name in (
+        ("secret_env", "github_secret_env"),
+        ("token_env", "github_token_env"),
+        ("api_url", "github_api_url"),
+    ):
+        if key in github:
+            changes[name] = _coerce(name, github[key], f"config.toml [hooks.github] {key}")
+    changes["watch_paths"] = _tables(document, ("watch", "paths"), "[[watch.paths]]")
+    changes["probes"] = _tables(document, ("probes",), "[[probes]]")
+    chores = document.get("chores", {})
+    if not isinstance(chores, dict):
+        raise ConfigError("config.toml: [chores] must be a table")
+    changes["chores"] = chores
 
 
 def systemd_env(environ: Mapping[str, str] | None = None) -> tuple[str | None, float | None]:

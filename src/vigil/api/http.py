@@ -7,13 +7,13 @@ Anything that changes state will require the token (``Authorization: Bearer``); 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 Probe = Callable[[], dict[str, Any]]
 
@@ -25,6 +25,7 @@ def create_app(
     status: Probe,
     report: Probe,
     metrics: Callable[[], tuple[bytes, str]] | None = None,
+    routes: Sequence[BaseRoute] = (),
 ) -> Starlette:
     """The daemon's HTTP app."""
 
@@ -54,5 +55,6 @@ def create_app(
             Route("/api/status", api_status),
             Route("/api/health", api_health),
             Route("/metrics", prometheus),
+            *routes,  # the API and webhooks (vigil.app.hearing)
         ]
     )

@@ -51,6 +51,7 @@ CONSUMERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("triage", (catalog.BUILD_RUN_FAILED,)),
     ("learner", (catalog.BUILD_RUN_PASSED,)),
     ("enricher", (catalog.TRIAGE_COMPLETED,)),
+    ("ci_triage", (catalog.CI_RUN_FAILED,)),  # the daemon's only (vigil.app.hearing)
 )
 
 

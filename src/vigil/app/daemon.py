@@ -32,6 +32,7 @@ from typing import Any
 from vigil import __version__
 from vigil.app import Vigil
 from vigil.app.components import HttpComponent, StorageProbe, WatchdogComponent, bind
+from vigil.app.hearing import Hearing
 from vigil.app.logs import configure as configure_logging
 from vigil.app.systemd import Notifier
 from vigil.clock import isoformat
@@ -85,6 +86,7 @@ class Daemon:
         self._reports: set[asyncio.Task[Any]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self.chain: FallbackChain | None = None
+        self.hearing: Hearing | None = None
         self.vigil.record_breaker_changes = False  # published right away below instead
         self.vigil.breakers.on_change(self._breaker_changed)
         self.vigil.breakers.on_call(self._dependency_called)
@@ -144,6 +146,7 @@ class Daemon:
             "components": self.supervisor.snapshot(),
             "breakers": self.vigil.breaker_snapshot(),
             "systemd": {"notify": self.notifier.enabled, "watchdog_s": self.watchdog_s},
+            **(self.hearing.report() if self.hearing is not None else {}),
         }
 
     # -- hooks -> events -------------------------------------------------------------------
@@ -259,7 +262,11 @@ class Daemon:
         from vigil.api.prometheus import render_latest
 
         self.chain = await self.vigil.build_chain(self.vigil.workspace(Path.cwd()))
-        for sub in self.vigil.subscriptions(self.vigil.enricher(self.chain)):
+        hearing = self.hearing = await self.vigil.db.call(
+            Hearing, self.vigil, self.bus, self.metrics
+        )
+        subscriptions = self.vigil.subscriptions(self.vigil.enricher(self.chain))
+        for sub in [*subscriptions, *hearing.subscriptions()]:
             handler = sub.handler
             if not inspect.iscoroutinefunction(handler):
                 handler = self.metrics.wrap("handler_seconds", handler, consumer=sub.name)
@@ -273,8 +280,9 @@ class Daemon:
             status=self.status,
             report=self.health_report,
             metrics=lambda: render_latest(self.metrics),
+            routes=hearing.routes(),
         )
-        http = HttpComponent(app, self.settings.host, listener)
+        http = HttpComponent(hearing.wrap(app), self.settings.host, listener)
         self.port = http.port
         self.supervisor.add(Spec("http", http, stage=STAGE_HTTP))
         self.supervisor.add(Spec("storage", self.storage, heartbeat=60.0, stage=STAGE_PROBES))
@@ -283,6 +291,8 @@ class Daemon:
                 "metrics", self.metrics_upkeep, heartbeat=120.0, required=False, stage=STAGE_PROBES
             )
         )
+        for spec in hearing.components():
+            self.supervisor.add(spec)
         if self.notifier.enabled and self.watchdog_s:
             watchdog = WatchdogComponent(
                 self.notifier.notify, self.watchdog_s / 2, self.supervisor.stuck
@@ -317,8 +327,13 @@ class Daemon:
     async def _shutdown(self, doorbell: Doorbell, started: bool) -> None:
         self.notifier.notify("STOPPING=1")
         doorbell.close()
+        if self.hearing is not None:
+            self.hearing.stopping()
         if started:
             await self.supervisor.stop()
+        if self.hearing is not None:
+            with contextlib.suppress(Exception):
+                await self.hearing.close()  # every accepted request is stored before the bus stops
         await self.bus.stop()
         if self._reports:
             await asyncio.wait(self._reports, timeout=5.0)

@@ -41,6 +41,14 @@ def build_parser() -> Parser:
 
     up = sub.add_parser("up", help="run the daemon in the foreground")
     up.add_argument("--port", type=int, help="HTTP port on 127.0.0.1 (default 7878, 0: any)")
+    up.add_argument(
+        "--host", help="address to bind (default 127.0.0.1; others need --allow-remote)"
+    )
+    up.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="allow a non-loopback --host (reads need a token)",
+    )
     up.set_defaults(func=_lazy("vigil.cli.daemon", "cmd_up"))
 
     status = sub.add_parser("status", help="daemon and store status")
@@ -108,11 +116,17 @@ def build_parser() -> Parser:
     deadletters.add_argument("--limit", type=int, default=50, metavar="N")
     deadletters.set_defaults(func=_lazy("vigil.cli.events", "cmd_dead_letters"))
 
+    from vigil.cli.chores import add_parser as add_chores
+    from vigil.cli.hooks import add_parser as add_hooks
     from vigil.cli.kb import add_parser as add_kb
     from vigil.cli.stats import add_parser as add_stats
+    from vigil.cli.token import add_parser as add_token
 
     add_kb(sub)
     add_stats(sub)
+    add_token(sub)
+    add_hooks(sub)
+    add_chores(sub)
     return parser
 
 
