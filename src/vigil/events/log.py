@@ -216,11 +216,14 @@ class SqliteEventLog:
         row = self.db.query_one("SELECT COALESCE(MAX(seq), 0) FROM events")
         return int(row[0]) if row else 0
 
-    def read_after(self, seq: int, patterns: Sequence[str] = (), limit: int = 500) -> list[Event]:
-        """Events after position ``seq`` whose type matches, oldest first."""
+    def read_after(
+        self, seq: int, patterns: Sequence[str] = (), limit: int = 500, upto: int | None = None
+    ) -> list[Event]:
+        """Events after position ``seq`` (and at most ``upto``) whose type matches, oldest first."""
         where, params = glob_clause(patterns)
+        bound = "" if upto is None else f" AND seq <= {int(upto)}"
         rows = self.db.query(
-            f"SELECT {_COLUMNS} FROM events WHERE seq > ? AND {where} ORDER BY seq LIMIT ?",
+            f"SELECT {_COLUMNS} FROM events WHERE seq > ?{bound} AND {where} ORDER BY seq LIMIT ?",
             [seq, *params, limit],
         )
         return [_from_row(r) for r in rows]
