@@ -23,9 +23,10 @@ def token(home: Path, name: str = "tests") -> str:
 @contextmanager
 def live(home: Path, extra: tuple[str, ...] = ()) -> Iterator[tuple[httpx.Client, dict[str, Any]]]:
     """A running daemon and an HTTP client pointed at it."""
-    with daemon(home, extra) as state, httpx.Client(
-        base_url=f"http://127.0.0.1:{state['port']}", timeout=20
-    ) as client:
+    with (
+        daemon(home, extra) as state,
+        httpx.Client(base_url=f"http://127.0.0.1:{state['port']}", timeout=20) as client,
+    ):
         yield client, state
 
 
