@@ -83,6 +83,21 @@ def document() -> dict[str, Any]:
                     "responses": {"200": _object("ready"), "503": _object("not ready")},
                 }
             },
+            "/metrics": {
+                "get": {
+                    "responses": {
+                        "200": {
+                            "description": "Prometheus text format",
+                            "content": {"text/plain": {"schema": {"type": "string"}}},
+                        },
+                        "404": {
+                            "description": "metrics are off",
+                            "content": {"text/plain": {"schema": {"type": "string"}}},
+                        },
+                    }
+                }
+            },
+            "/openapi.json": {"get": {"responses": {"200": _object("this document")}}},
             "/api/status": {"get": {"responses": {"200": _object("daemon status")}}},
             "/api/health": {"get": {"responses": {"200": _object("components and breakers")}}},
             "/api/events": {
