@@ -20,6 +20,10 @@ Sections, in run order (one module each)::
     ask            `vigil ask` answered by rules, end to end; skipping an open breaker
     reasoning      the embedded model on real failures (fix picked, file named, enrichment
                    latency and valid JSON) vs a keyword matcher and a template summary
+    webhook        signed GitHub deliveries into a real daemon under wrk (30 s), stored exactly
+                   once, vs a bare Starlette endpoint
+    files          a write -> file.changed on the bus, after the debounce, vs a bare watchdog
+                   callback; how long the git hook keeps git waiting
 
 Report shape::
 
@@ -54,6 +58,8 @@ SECTIONS: tuple[str, ...] = (
     "redact",
     "ask",
     "reasoning",
+    "webhook",
+    "files",
 )
 
 __all__ = ["SECTIONS"]

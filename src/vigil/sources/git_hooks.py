@@ -41,21 +41,14 @@ MAX_FILES = 500
 ZERO_SHA = "0" * 40
 GIT_TIMEOUT_S = 5.0
 
-# What each hook captures before it returns: shell lines setting the arguments passed on.
+# What each hook captures before it returns (one git process each): shell lines that set the
+# arguments passed on. ``--abbrev-ref HEAD`` prints the branch, or ``HEAD`` when detached.
 _CAPTURE = {
-    "post-commit": (
-        "sha=$(git rev-parse HEAD 2>/dev/null)\n    branch=$(git symbolic-ref --short -q HEAD"
-        ' 2>/dev/null)\n    set -- "$sha" "$branch"'
-    ),
+    "post-commit": "set -- $(git rev-parse HEAD --abbrev-ref HEAD 2>/dev/null)",
     "post-checkout": (
-        "branch=$(git symbolic-ref --short -q HEAD 2>/dev/null)\n    previous=$(git rev-parse"
-        ' --abbrev-ref "@{-1}" 2>/dev/null)\n    set -- "$1" "$2" "$3" "$branch" "$previous"'
+        'set -- "$1" "$2" "$3" $(git rev-parse --abbrev-ref HEAD "@{-1}" 2>/dev/null)'
     ),
-    "post-merge": (
-        "sha=$(git rev-parse HEAD 2>/dev/null)\n    branch=$(git symbolic-ref --short -q HEAD"
-        " 2>/dev/null)\n    orig=$(git rev-parse -q --verify ORIG_HEAD 2>/dev/null)\n"
-        '    set -- "$1" "$sha" "$branch" "$orig"'
-    ),
+    "post-merge": 'set -- "$1" $(git rev-parse HEAD ORIG_HEAD --abbrev-ref HEAD 2>/dev/null)',
 }
 
 
@@ -65,7 +58,7 @@ def script(hook: str, python: str, home: Path) -> str:
 {MARKER}: written by `vigil hooks install`; `vigil hooks uninstall` removes it.
 # Tells Vigil about this {hook} in the background; never blocks or fails git.
 status=0
-chained="$(dirname "$0")/{hook}{CHAINED}"
+case "$0" in */*) chained="${{0%/*}}/{hook}{CHAINED}" ;; *) chained="./{hook}{CHAINED}" ;; esac
 if [ -x "$chained" ]; then
     "$chained" "$@"
     status=$?
@@ -222,6 +215,7 @@ def hook_events(hook: str, args: Sequence[str], cwd: Path, clock: Clock) -> list
         sha = values[0] or _git(root, "rev-parse", "HEAD") or ""
         if not sha:
             return []
+        values[1] = "" if values[1] == "HEAD" else values[1]
         files = _files(root, "diff-tree", "--no-commit-id", "--name-only", "-r", "--root", sha)
         subject = _git(root, "log", "-1", "--format=%s", sha) or ""
         commit: dict[str, Any] = {
@@ -233,6 +227,7 @@ def hook_events(hook: str, args: Sequence[str], cwd: Path, clock: Clock) -> list
         return [event(catalog.GIT_COMMIT_CREATED, commit)]
     if hook == "post-checkout":
         before, after, flag, branch, previous = values[:5]
+        branch = "" if branch == "HEAD" else branch
         if flag != "1" or not before or before == ZERO_SHA:
             return []  # a file checkout, or the first checkout of a clone
         if previous == "HEAD" or not previous:
@@ -248,7 +243,10 @@ def hook_events(hook: str, args: Sequence[str], cwd: Path, clock: Clock) -> list
         }
         return [event(catalog.GIT_BRANCH_SWITCHED, switch)]
     if hook == "post-merge":
-        squash, head, current, orig = values[:4]
+        squash, head, orig, current = values[:4]
+        if not current:  # no ORIG_HEAD: rev-parse stopped after HEAD
+            orig, current = "", ""
+        current = "" if current == "HEAD" else current
         merged = _files(root, "diff", "--name-only", orig, head) if orig and head else []
         merge: dict[str, Any] = {
             "sha": head or None,
