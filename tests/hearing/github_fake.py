@@ -60,7 +60,7 @@ def fake_github() -> Iterator[FakeGitHub]:
             self.end_headers()
             self.wfile.write(body)
 
-        def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+        def do_GET(self) -> None:
             state.requests.append((self.path, self.headers.get("Authorization")))
             if state.mode == "error":
                 self._send(500, b'{"message": "Server Error"}')

@@ -231,9 +231,8 @@ def test_cli_lists_and_runs_chores(home: Path) -> None:
     bad = vigil("chores", "run", "laundry", home=home)
     assert bad.returncode != 0 and len(bad.stderr.strip().splitlines()) == 1
     assert "laundry" in bad.stderr
-    with pytest.raises(NotFoundError):
-        with _vigil(FakeClock()) as v:
-            open_chores(v).spec("laundry")
+    with pytest.raises(NotFoundError), _vigil(FakeClock()) as v:
+        open_chores(v).spec("laundry")
 
 
 async def test_the_scheduler_runs_each_chore_once_per_slot(home: Path) -> None:

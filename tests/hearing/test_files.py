@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -170,4 +169,4 @@ def test_missing_watch_path_is_reported_not_fatal(home: Path, tmp_path: Path) ->
             lambda: [c for c in _components(home) if c["name"] == "files" and c["restarts"]]
         )
     assert "not a folder" in str(files[0]["last_error"])
-    assert os.path.exists(home / "vigil.db")
+    assert (home / "vigil.db").exists()

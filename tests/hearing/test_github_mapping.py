@@ -39,7 +39,7 @@ def test_failed_job_becomes_ci_run_failed_with_the_contract_fields() -> None:
     mapped = map_delivery("workflow_job", payload(JOB_FAILED), clock=FakeClock(), delivery="d1")
     (event,) = mapped.events
     assert event.type == "ci.run.failed" and event.source == "github"
-    assert CI_FIELDS <= set(event.data)
+    assert set(event.data) >= CI_FIELDS
     assert event.data["repository"] == "Codertocat/Hello-World"
     assert event.data["branch"] == "main"
     assert event.data["head_sha"] == "3484a3fb816e0859fd6e1cea078d76385ff50625"
@@ -60,7 +60,7 @@ def test_passed_runs_become_ci_run_passed() -> None:
     ):
         (event,) = map_delivery(name, payload(file), clock=FakeClock()).events
         assert event.type == "ci.run.passed", name
-        assert CI_FIELDS <= set(event.data), name
+        assert set(event.data) >= CI_FIELDS, name
     run = map_delivery("workflow_run", payload(WORKFLOW_RUN), clock=FakeClock()).events[0]
     assert run.data["workflow"] == "test"  # the run's name is empty; the workflow's name
     check = map_delivery("check_run", payload(CHECK_RUN), clock=FakeClock()).events[0]

@@ -62,7 +62,7 @@ def test_every_answer_is_one_the_schema_allows(
                 suppress_health_check=list(HealthCheck),
                 database=None,
             )
-            def run(case: schemathesis.Case) -> None:
+            def run(case: schemathesis.Case, headers: dict[str, Any] = headers) -> None:
                 response = case.call(base_url=base, headers=headers, timeout=20)
                 extra = [negative_data_rejection] if mode is GenerationMode.NEGATIVE else []
                 case.validate_response(response, checks=[*CHECKS, *extra])

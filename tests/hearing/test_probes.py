@@ -34,7 +34,7 @@ def web(status: int = 200, body: bytes = b"all ok") -> Iterator[str]:
         def log_message(self, *args: object) -> None:
             pass
 
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             self.send_response(status)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
@@ -65,9 +65,8 @@ async def test_http_probe_checks_status_and_body() -> None:
             await check(ProbeSpec("a", "http", url, expect_body="green"))
         with pytest.raises(ProbeFailure, match="status 200, expected 204"):
             await check(ProbeSpec("a", "http", url, expect_status=204))
-    with web(503) as url:
-        with pytest.raises(ProbeFailure, match="status 503"):
-            await check(ProbeSpec("a", "http", url))
+    with web(503) as url, pytest.raises(ProbeFailure, match="status 503"):
+        await check(ProbeSpec("a", "http", url))
     with pytest.raises(ProbeFailure):
         await check(ProbeSpec("a", "http", f"http://127.0.0.1:{closed_port()}/", timeout_s=2))
 

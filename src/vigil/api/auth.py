@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from vigil.api.tokens import TokenRecord, TokenStore
+from vigil.errors import StorageError
 from vigil.storage import Database
 
 Scope = dict[str, Any]
@@ -67,7 +68,15 @@ class Authenticator:
         header = request.headers.get("authorization")
         if header is None:
             return refusal("missing Authorization: Bearer token (create one: vigil token create)")
-        if await self.check(header) is None:
+        try:
+            record = await self.check(header)
+        except StorageError as exc:
+            return JSONResponse(
+                {"error": f"cannot check the token now: {exc}"},
+                status_code=503,
+                headers={"Retry-After": "5"},
+            )
+        if record is None:
             return refusal("invalid or revoked token")
         return None
 
@@ -85,7 +94,11 @@ class RemoteGuard:
             await self.app(scope, receive, send)
             return
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
-        if await self.auth.check(headers.get("authorization")) is not None:
+        try:
+            allowed = await self.auth.check(headers.get("authorization")) is not None
+        except StorageError:
+            allowed = False
+        if allowed:
             await self.app(scope, receive, send)
             return
         body = json.dumps(

@@ -24,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from vigil.api.context import ApiContext, BodyTooLarge, error, read_body, too_large
+from vigil.api.context import ApiContext, BodyTooLarge, error, loads, read_body, too_large
 from vigil.clock import isoformat, parse_since
 from vigil.errors import NotFoundError, StorageError, UsageError, ValidationError
 from vigil.events.ingest import build_events, parse_records
@@ -80,7 +80,7 @@ def routes(ctx: ApiContext) -> list[Route]:
         except BodyTooLarge:
             return too_large(ctx.max_body)
         try:
-            records = parse_records(json.loads(body))
+            records = parse_records(loads(body))
         except (ValueError, RecursionError) as exc:  # JSON, UTF-8, nesting too deep
             return error(400, f"malformed JSON: {getattr(exc, 'msg', exc)}")
         except ValidationError as exc:

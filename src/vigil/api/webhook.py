@@ -19,7 +19,6 @@ Both: over the body limit ``413``; malformed JSON or a payload missing what its 
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -27,7 +26,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from vigil.api.context import ApiContext, BodyTooLarge, error, read_body, too_large
+from vigil.api.context import ApiContext, BodyTooLarge, error, loads, read_body, too_large
 from vigil.api.ingest import busy, storage_down
 from vigil.errors import StorageError, ValidationError
 from vigil.events.intake import Saturated
@@ -43,8 +42,8 @@ def _github_payload(request: Request, body: bytes) -> Any:
         form = parse_qs(body.decode("utf-8"), max_num_fields=10)
         if "payload" not in form:
             raise ValidationError("a form-encoded delivery needs a 'payload' field")
-        return json.loads(form["payload"][0])
-    return json.loads(body)
+        return loads(form["payload"][0])
+    return loads(body)
 
 
 def routes(ctx: ApiContext) -> list[Route]:
@@ -109,7 +108,7 @@ def routes(ctx: ApiContext) -> list[Route]:
         except BodyTooLarge:
             return too_large(ctx.max_body)
         try:
-            events = alertmanager.map_payload(json.loads(body), clock=ctx.clock)
+            events = alertmanager.map_payload(loads(body), clock=ctx.clock)
         except ValidationError as exc:
             return error(400, str(exc))
         except _JSON_ERRORS as exc:

@@ -20,6 +20,7 @@ from vigil.api.tokens import TokenStore
 from vigil.app import Subscription, Vigil
 from vigil.app.chores import open_chores
 from vigil.config import secret
+from vigil.errors import StorageError
 from vigil.events import catalog
 from vigil.events.bus import EventBus
 from vigil.events.intake import Intake
@@ -189,11 +190,14 @@ class Hearing:
         clock = self.vigil.clock
         while True:
             beat()
-            for name in await self.vigil.db.call(chores.due):
-                ok, result, events = await asyncio.to_thread(chores.run, name)
-                log.info("chore ran", extra={"chore": name, "ok": ok, "result": result})
-                await self.bus.publish(*events)
-                beat()
+            try:
+                for name in await self.vigil.db.call(chores.due):
+                    ok, result, events = await asyncio.to_thread(chores.run, name)
+                    log.info("chore ran", extra={"chore": name, "ok": ok, "result": result})
+                    await self.bus.publish(*events)
+                    beat()
+            except StorageError as exc:  # the storage probe reports it; try at the next tick
+                log.error("chores skipped: storage unavailable", extra={"error": str(exc)})
             upcoming = chores.next_due()
             wait = CHORE_POLL_S
             if upcoming is not None:

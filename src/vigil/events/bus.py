@@ -20,7 +20,7 @@ import contextlib
 import inspect
 import logging
 import traceback
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Collection, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
@@ -220,17 +220,22 @@ class EventBus:
                 if not future.done():
                     future.set_result(stored[start : start + len(events)])
                 start += len(events)
-            self.wake()
+            self.wake({event.type for event in batch})
 
     def event(self, event_type: str, data: dict[str, Any], **kwargs: Any) -> Event:
         """A new event from this bus's source and clock (not yet published)."""
         kwargs.setdefault("source", self.source)
         return new_event(event_type, data, clock=self.clock, **kwargs)
 
-    def wake(self) -> None:
-        """Something new is in the log: every consumer and the live tail look now."""
+    def wake(self, types: Collection[str] | None = None) -> None:
+        """Something new is in the log: the consumers and the live tail look now.
+
+        With ``types`` (what was just stored, when the caller knows), only the consumers that
+        handle one of them are woken: a burst of events nobody consumes costs no reads.
+        """
         for consumer in self._consumers.values():
-            consumer.wakeup.set()
+            if types is None or any(matches(kind, consumer.patterns) for kind in types):
+                consumer.wakeup.set()
         self._tail_wakeup.set()
 
     # -- lifecycle -------------------------------------------------------------------------

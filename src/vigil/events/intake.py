@@ -105,7 +105,10 @@ class Intake:
                 continue
             finally:
                 self._in_flight = 0
+            kinds: set[str] = set()
             for unit, result in zip(batch, results, strict=True):
+                if not isinstance(result, BaseException):
+                    kinds.update(event.type for event in result)
                 if unit.future.done():
                     continue
                 if isinstance(result, BaseException):
@@ -114,7 +117,8 @@ class Intake:
                 else:
                     self.written += len(result)
                     unit.future.set_result(result)
-            self.bus.wake()
+            if kinds:
+                self.bus.wake(kinds)
 
     def _write(self, batch: Sequence[_Unit]) -> list[list[Event] | BaseException]:
         """One transaction; a savepoint per unit so a failing unit fails alone."""

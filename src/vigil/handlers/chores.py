@@ -42,7 +42,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from vigil.clock import Clock, isoformat, parse_iso
-from vigil.errors import ConfigError, NotFoundError
+from vigil.errors import ConfigError, NotFoundError, StorageError
 from vigil.events import catalog
 from vigil.events.model import Event, new_event
 from vigil.storage import Database, apply_migrations, sql
@@ -242,7 +242,10 @@ class Chores:
         self.work = work
         self.store = store
         self.clock = clock
-        store.seen(list(self.specs), isoformat(clock.now()))
+        try:
+            store.seen(list(self.specs), isoformat(clock.now()))
+        except StorageError:
+            pass  # a read-only or full disk: the schedule starts when it can be written
 
     def spec(self, name: str) -> ChoreSpec:
         spec = self.specs.get(name)
