@@ -17,7 +17,6 @@ script run by itself in a real repository, with its background publish), against
 from __future__ import annotations
 
 import asyncio
-import os
 import sqlite3
 import subprocess
 import threading
@@ -31,7 +30,7 @@ from vigil.clock import SystemClock
 from vigil.events.bus import EventBus
 from vigil.events.log import SqliteEventLog
 from vigil.events.model import Event
-from vigil.sources.files import FileWatcher, WatchRoot
+from vigil.sources.files import FileWatcher, WatchRoot, observe
 from vigil.storage import Database
 
 DEBOUNCE_S = 0.1
@@ -95,23 +94,17 @@ def _release(future: asyncio.Future[None]) -> None:
 
 
 def _raw_samples(ctx: Context, n: int) -> list[int]:
-    from watchdog.events import FileClosedEvent, FileSystemEvent, FileSystemEventHandler
-    from watchdog.observers import Observer
-
     folder = ctx.directory("raw").resolve()
     seen: dict[str, int] = {}
     ready = threading.Condition()
 
-    class Handler(FileSystemEventHandler):
-        def on_any_event(self, event: FileSystemEvent) -> None:
-            now = time.perf_counter_ns()
-            with ready:
-                seen.setdefault(os.fsdecode(event.src_path), now)
-                ready.notify_all()
+    def arrived(path: str) -> None:
+        now = time.perf_counter_ns()
+        with ready:
+            seen.setdefault(path, now)
+            ready.notify_all()
 
-    observer = Observer()
-    observer.schedule(Handler(), str(folder), recursive=True, event_filter=[FileClosedEvent])
-    observer.start()
+    stop = observe(folder, arrived)
     samples: list[int] = []
     try:
         time.sleep(0.3)
@@ -128,8 +121,7 @@ def _raw_samples(ctx: Context, n: int) -> list[int]:
                 samples.append(seen[path] - written)
             time.sleep(DEBOUNCE_S / 2)
     finally:
-        observer.stop()
-        observer.join(5)
+        stop()
     return samples
 
 

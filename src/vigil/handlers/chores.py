@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -278,7 +277,7 @@ class Chores:
         spec = self.spec(name)
         runs = self.store.get()
         previous = runs[name].last_run if name in runs else None
-        started = time.perf_counter()
+        started = self.clock.monotonic()
         now = self.clock.now()
         error: str | None = None
         result: dict[str, Any] = {}
@@ -287,7 +286,7 @@ class Chores:
             result, events = self.work[name](spec, now, previous)
         except Exception as exc:  # noqa: BLE001 - a chore's failure is recorded, never fatal
             error = f"{type(exc).__name__}: {exc}"
-        elapsed = (time.perf_counter() - started) * 1000
+        elapsed = (self.clock.monotonic() - started) * 1000
         ok = error is None
         self.store.record(name, isoformat(now), ok, result if ok else None, error, elapsed)
         data = {"name": name, "result": result, "elapsed_ms": round(elapsed, 3), "error": error}

@@ -30,8 +30,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import re
 import shlex
+import signal
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -231,8 +233,8 @@ async def _command(spec: ProbeSpec) -> None:
         async with asyncio.timeout(spec.timeout_s):
             _, err = await proc.communicate()
     except TimeoutError:
-        with contextlib.suppress(ProcessLookupError):
-            proc.kill()
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)  # its own session: the command and its children
         await proc.wait()
         raise ProbeFailure(f"did not finish within {spec.timeout_s:g} s") from None
     if proc.returncode != 0:
