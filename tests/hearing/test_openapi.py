@@ -5,6 +5,7 @@ request must be refused."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,26 @@ CHECKS = [
 SKIP = {("/api/events/stream", "GET")}
 
 
+def _property(
+    strategy: Any, base: str, headers: dict[str, Any], mode: GenerationMode
+) -> Callable[[], None]:
+    """A hypothesis test of one operation: call the daemon, validate the answer."""
+
+    @given(case=strategy)
+    @settings(
+        max_examples=25,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+        database=None,
+    )
+    def run(case: schemathesis.Case) -> None:
+        response = case.call(base_url=base, headers=headers, timeout=20)
+        extra = [negative_data_rejection] if mode is GenerationMode.NEGATIVE else []
+        case.validate_response(response, checks=[*CHECKS, *extra])
+
+    return run
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
 def test_every_answer_is_one_the_schema_allows(
@@ -53,20 +74,7 @@ def test_every_answer_is_one_the_schema_allows(
             if (operation.path, operation.method.upper()) in SKIP:
                 continue
             headers: dict[str, Any] = {} if "hooks/github" in operation.path else auth(key)
-            strategy = operation.as_strategy(generation_mode=mode)
-
-            @given(case=strategy)
-            @settings(
-                max_examples=25,
-                deadline=None,
-                suppress_health_check=list(HealthCheck),
-                database=None,
-            )
-            def run(case: schemathesis.Case, headers: dict[str, Any] = headers) -> None:
-                response = case.call(base_url=base, headers=headers, timeout=20)
-                extra = [negative_data_rejection] if mode is GenerationMode.NEGATIVE else []
-                case.validate_response(response, checks=[*CHECKS, *extra])
-
+            run = _property(operation.as_strategy(generation_mode=mode), base, headers, mode)
             try:
                 run()
             except Unsatisfiable:

@@ -49,6 +49,7 @@ def collect() -> dict[str, Any]:
             "reasons": ["the daemon is not running (start it with: vigil up)"],
             "storage": None,
             "components": [],
+            "probes": [],
         }
     report["breakers"] = _breakers(config)
     return report
