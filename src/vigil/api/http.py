@@ -50,11 +50,11 @@ def create_app(
 
     return Starlette(
         routes=[
+            *routes,  # the API and webhooks (vigil.app.hearing): first, the busiest paths
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/api/status", api_status),
             Route("/api/health", api_health),
             Route("/metrics", prometheus),
-            *routes,  # the API and webhooks (vigil.app.hearing)
         ]
     )

@@ -103,7 +103,7 @@ class Hearing:
     def routes(self) -> list[BaseRoute]:
         from vigil.api import ingest, schema, webhook
 
-        return [*ingest.routes(self.api), *webhook.routes(self.api), *schema.routes()]
+        return [*webhook.routes(self.api), *ingest.routes(self.api), *schema.routes()]
 
     def wrap(self, app: Any) -> Any:
         """The app, behind the token for every request when bound beyond loopback."""

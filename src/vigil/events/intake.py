@@ -121,22 +121,40 @@ class Intake:
                 self.bus.wake(kinds)
 
     def _write(self, batch: Sequence[_Unit]) -> list[list[Event] | BaseException]:
-        """One transaction; a savepoint per unit so a failing unit fails alone."""
+        """One transaction for the batch. The common case has no failing unit and pays for
+        no savepoints; if a unit fails, the batch is rolled back and written again with a
+        savepoint per unit, so the failing one fails alone."""
+        try:
+            return self._write_all(batch, isolate=False)
+        except _UnitFailed:
+            return self._write_all(batch, isolate=True)
+
+    def _write_all(
+        self, batch: Sequence[_Unit], *, isolate: bool
+    ) -> list[list[Event] | BaseException]:
         log = self.bus.log
         results: list[list[Event] | BaseException] = []
         with self.bus.db.transaction() as conn:
             for unit in batch:
-                conn.execute("SAVEPOINT unit")
+                if isolate:
+                    conn.execute("SAVEPOINT unit")
                 try:
                     keep = unit.claim(conn, unit.events) if unit.claim else unit.events
                     stored = log.append_in(conn, list(keep)) if keep else []
                 except sqlite3.OperationalError:
                     raise  # the store's trouble (disk full, read-only): the whole batch fails
-                except Exception as exc:  # noqa: BLE001 - one bad unit fails alone
+                except Exception as exc:  # one bad unit fails alone
+                    if not isolate:
+                        raise _UnitFailed from exc
                     conn.execute("ROLLBACK TO unit")
                     conn.execute("RELEASE unit")
                     results.append(exc)
                     continue
-                conn.execute("RELEASE unit")
+                if isolate:
+                    conn.execute("RELEASE unit")
                 results.append(stored)
         return results
+
+
+class _UnitFailed(Exception):
+    """A unit failed in a batch written without savepoints: write it again, isolated."""
