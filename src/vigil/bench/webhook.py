@@ -110,6 +110,16 @@ def _replay(port: int, body: bytes, signature: str, deliveries: list[str]) -> li
     return codes
 
 
+def _some_deliveries(db_path: Path, n: int) -> list[str]:
+    """Delivery ids the run stored (read beside the running daemon: WAL allows it)."""
+    with sqlite3.connect(db_path, timeout=30) as db:
+        rows = db.execute(
+            "SELECT key FROM deliveries WHERE key LIKE 'github:bench-%' ORDER BY time LIMIT ?",
+            (n,),
+        ).fetchall()
+    return [row[0].removeprefix("github:") for row in rows]
+
+
 def _stored(db_path: Path, prefix: str) -> dict[str, int]:
     with sqlite3.connect(db_path) as db:
         keys = db.execute(
@@ -164,7 +174,7 @@ def run(ctx: Context) -> Result:
         _wait_port(port, daemon)
         found = _load(ctx, wrk_bin, port, script, args, seconds)
         ctx.say("webhook: replaying 100 deliveries of the run")
-        replayed = _replay(port, body, signature, [f"bench-1-{n}" for n in range(1, 101)])
+        replayed = _replay(port, body, signature, _some_deliveries(home / "vigil.db", 100))
     finally:
         _stop(daemon)
         if daemon.stderr:
@@ -176,11 +186,15 @@ def run(ctx: Context) -> Result:
         stored["keys"] == stored["events"] == stored["distinct"]
         and 0 <= extra <= 2 * CONNECTIONS
         and found["non_2xx"] == 0
+        and len(replayed) == 100
         and all(code == 200 for code in replayed)
     )
     result = Result()
     result.figures["vigil"] = {**found, "stored": stored, "stored_minus_answered": extra}
-    result.figures["replayed"] = {"n": len(replayed), "all_duplicates": set(replayed) == {200}}
+    result.figures["replayed"] = {
+        "n": len(replayed),
+        "answered_duplicate": sum(code == 200 for code in replayed),
+    }
     result.figures["payload"] = {"name": PAYLOAD, "bytes": len(body)}
     result.figures["load"] = {
         "tool": "wrk",
