@@ -12,7 +12,7 @@ Mapping (the interface contract's rules):
                   -> nothing. Data: ``repository``, ``branch``, ``head_sha``, ``workflow``,
                   ``conclusion``, ``url``, plus ``kind``, ``name``, ``run_id``, ``job_id``,
                   ``run_attempt``, ``summary`` (what the payload says about the failure),
-                  ``failed_steps``, ``api_url``, ``app``.
+                  ``failed_steps``, ``app``.
 ``check_suite``   action ``completed`` -> ``ci.suite.completed`` (never ``ci.run.*``: its runs
                   report already).
 ``status``        -> ``ci.status.reported`` (never ``ci.run.*``).
@@ -133,7 +133,6 @@ def _ci_data(name: str, payload: Mapping[str, Any]) -> dict[str, Any]:
         "conclusion": conclusion,
         "head_sha": _str(run, "head_sha", where),
         "url": _str(run, "html_url", where, optional=True),
-        "api_url": _str(run, "url", where, optional=True),
         "kind": name,
     }
     if name == "workflow_run":
