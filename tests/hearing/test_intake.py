@@ -95,3 +95,19 @@ async def test_a_full_intake_refuses_at_once_and_loses_nothing_accepted(tmp_path
     assert intake.rejected == 1
     assert log.count() == 4 == sum(len(s) for s in stored)
     db.close()
+
+
+async def test_a_caller_that_gives_up_still_gets_its_unit_stored(tmp_path: Path) -> None:
+    """Once accepted, a unit is written even if the request that sent it is cancelled (a client
+    that hung up): all or nothing, never half."""
+    db, log, bus = _open(tmp_path / "v.db")
+    intake = Intake(bus)
+    events = [_ev(log, 1), _ev(log, 2)]
+    task = asyncio.ensure_future(intake.submit(events))
+    await asyncio.sleep(0)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await intake.close()
+    assert sorted(e.id for e in log.find(limit=10)) == sorted(e.id for e in events)
+    db.close()

@@ -84,7 +84,9 @@ class Intake:
         self._queue.append(_Unit(events, claim, future))
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._drain(), name="intake:writer")
-        return await asyncio.shield(future)
+        # Not shielded on purpose: a caller that is cancelled cancels only its future; the unit
+        # stays queued and is written all the same (the writer skips futures already done).
+        return await future
 
     async def close(self) -> None:
         """Wait until every accepted unit is written."""
