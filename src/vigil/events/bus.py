@@ -220,22 +220,27 @@ class EventBus:
                 if not future.done():
                     future.set_result(stored[start : start + len(events)])
                 start += len(events)
-            self.wake({event.type for event in batch})
+            self.wake({event.type for event in stored}, upto=max(e.seq or 0 for e in stored))
 
     def event(self, event_type: str, data: dict[str, Any], **kwargs: Any) -> Event:
         """A new event from this bus's source and clock (not yet published)."""
         kwargs.setdefault("source", self.source)
         return new_event(event_type, data, clock=self.clock, **kwargs)
 
-    def wake(self, types: Collection[str] | None = None) -> None:
+    def wake(self, types: Collection[str] | None = None, upto: int | None = None) -> None:
         """Something new is in the log: the consumers and the live tail look now.
 
         With ``types`` (what was just stored, when the caller knows), only the consumers that
-        handle one of them are woken: a burst of events nobody consumes costs no reads.
+        handle one of them are woken: a burst of events nobody consumes costs no reads. With
+        ``upto`` (the highest position just stored) and nobody subscribed, the tail moves its
+        position without reading the log.
         """
         for consumer in self._consumers.values():
             if types is None or any(matches(kind, consumer.patterns) for kind in types):
                 consumer.wakeup.set()
+        if upto is not None and not self._subscribers:
+            self._tail_seq = max(self._tail_seq, upto)
+            return
         self._tail_wakeup.set()
 
     # -- lifecycle -------------------------------------------------------------------------

@@ -108,9 +108,11 @@ class Intake:
             finally:
                 self._in_flight = 0
             kinds: set[str] = set()
+            upto = 0
             for unit, result in zip(batch, results, strict=True):
                 if not isinstance(result, BaseException):
                     kinds.update(event.type for event in result)
+                    upto = max([upto, *(event.seq or 0 for event in result)])
                 if unit.future.done():
                     continue
                 if isinstance(result, BaseException):
@@ -120,40 +122,55 @@ class Intake:
                     self.written += len(result)
                     unit.future.set_result(result)
             if kinds:
-                self.bus.wake(kinds)
+                self.bus.wake(kinds, upto=upto)
 
     def _write(self, batch: Sequence[_Unit]) -> list[list[Event] | BaseException]:
-        """One transaction for the batch. The common case has no failing unit and pays for
-        no savepoints; if a unit fails, the batch is rolled back and written again with a
-        savepoint per unit, so the failing one fails alone."""
+        """One transaction for the batch. The common case has no failing unit: every claim
+        runs, then every kept event is appended in one statement, with no savepoints. If a
+        unit fails, the batch is rolled back and written again with a savepoint per unit, so
+        the failing one fails alone."""
         try:
-            return self._write_all(batch, isolate=False)
+            return self._write_together(batch)
         except _UnitFailed:
-            return self._write_all(batch, isolate=True)
+            return self._write_isolated(batch)
 
-    def _write_all(
-        self, batch: Sequence[_Unit], *, isolate: bool
-    ) -> list[list[Event] | BaseException]:
+    def _write_together(self, batch: Sequence[_Unit]) -> list[list[Event] | BaseException]:
+        log = self.bus.log
+        with self.bus.db.transaction() as conn:
+            kept: list[list[Event]] = []
+            try:
+                for unit in batch:
+                    kept.append(list(unit.claim(conn, unit.events) if unit.claim else unit.events))
+                every = [e for events in kept for e in events]
+                stored = log.append_in(conn, every) if every else []
+            except sqlite3.OperationalError:
+                raise  # the store's trouble (disk full, read-only): the whole batch fails
+            except Exception as exc:  # some unit is bad: find it with savepoints
+                raise _UnitFailed from exc
+        results: list[list[Event] | BaseException] = []
+        start = 0
+        for events in kept:
+            results.append(stored[start : start + len(events)])
+            start += len(events)
+        return results
+
+    def _write_isolated(self, batch: Sequence[_Unit]) -> list[list[Event] | BaseException]:
         log = self.bus.log
         results: list[list[Event] | BaseException] = []
         with self.bus.db.transaction() as conn:
             for unit in batch:
-                if isolate:
-                    conn.execute("SAVEPOINT unit")
+                conn.execute("SAVEPOINT unit")
                 try:
                     keep = unit.claim(conn, unit.events) if unit.claim else unit.events
                     stored = log.append_in(conn, list(keep)) if keep else []
                 except sqlite3.OperationalError:
-                    raise  # the store's trouble (disk full, read-only): the whole batch fails
-                except Exception as exc:  # one bad unit fails alone
-                    if not isolate:
-                        raise _UnitFailed from exc
+                    raise
+                except Exception as exc:  # noqa: BLE001 - one bad unit fails alone, it is returned
                     conn.execute("ROLLBACK TO unit")
                     conn.execute("RELEASE unit")
                     results.append(exc)
                     continue
-                if isolate:
-                    conn.execute("RELEASE unit")
+                conn.execute("RELEASE unit")
                 results.append(stored)
         return results
 
