@@ -18,7 +18,7 @@ SEMANTIC_STAMP := $(VENV)/.installed-semantic
 # cache ignores CMAKE_ARGS, so every install of llama-cpp-python here passes these.
 LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DLLAVA_BUILD=OFF
 
-.PHONY: up test lint typecheck layers pytest bench install dev local voice semantic debs bench-debs clean
+.PHONY: up test lint typecheck layers pytest bench bench-tools install dev local voice semantic debs bench-debs clean
 
 $(VENV)/bin/python:
 	@echo 'make: creating $(VENV)' >&2
@@ -107,7 +107,13 @@ pytest: $(DEV_STAMP) $(LOCAL_STAMP) $(VOICE_STAMP) $(SEMANTIC_STAMP) debs
 
 test: lint typecheck layers pytest
 
-bench: $(DEV_STAMP) $(LOCAL_STAMP) $(VOICE_STAMP) $(SEMANTIC_STAMP) bench-debs
+# wrk, the HTTP load generator of the webhook section, comes from the system's packages.
+bench-tools:
+	@command -v wrk >/dev/null 2>&1 || { echo 'make: installing wrk (apt-get)' >&2; \
+	  { apt-get install -y -qq wrk || { apt-get update -qq && apt-get install -y -qq wrk; }; } >&2 \
+	  || echo 'WARNING: could not install wrk; the webhook section will report an error' >&2; }
+
+bench: $(DEV_STAMP) $(LOCAL_STAMP) $(VOICE_STAMP) $(SEMANTIC_STAMP) bench-debs bench-tools
 	@$(PY) -m vigil.bench
 
 clean:

@@ -107,3 +107,19 @@ def test_percentiles_interpolate_between_samples() -> None:
     summary = latency([1_000_000, 2_000_000, 3_000_000])
     assert summary["n"] == 3 and summary["p50"] == summary["median"] == 2.0
     assert summary["p99"] == pytest.approx(2.98)
+
+
+@pytest.mark.slow
+def test_quick_files_section_reports_debounce_and_hook_figures() -> None:
+    """The files section measures write -> file.changed after the debounce against a bare
+    watchdog callback, and the git hook's cost against an empty hook, with numeric checks."""
+    done = _bench("--quick", "--only", "files")
+    assert done.returncode == 0, done.stderr
+    section = json.loads(done.stdout)["sections"]["files"]
+    assert "error" not in section, section
+    assert {c["figure"] for c in section["checks"]} == {"after_debounce_p99_ms", "hook_p99_ms"}
+    assert all(_is_number(c["value"]) for c in section["checks"])
+    assert section["figures"]["after_debounce_ms"]["n"] == 20
+    assert section["baseline"]["watchdog_callback_ms"]["n"] == 20
+    assert section["figures"]["hook_ms"]["n"] == 5
+    assert _is_number(section["ratio"]["p99_vs_watchdog"])

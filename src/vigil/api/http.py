@@ -7,13 +7,14 @@ Anything that changes state will require the token (``Authorization: Bearer``); 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 Probe = Callable[[], dict[str, Any]]
 
@@ -25,6 +26,8 @@ def create_app(
     status: Probe,
     report: Probe,
     metrics: Callable[[], tuple[bytes, str]] | None = None,
+    routes: Sequence[BaseRoute] = (),
+    lifespan: Callable[[Any], AbstractAsyncContextManager[None]] | None = None,
 ) -> Starlette:
     """The daemon's HTTP app."""
 
@@ -49,10 +52,12 @@ def create_app(
 
     return Starlette(
         routes=[
+            *routes,  # the API and webhooks (vigil.app.hearing): first, the busiest paths
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/api/status", api_status),
             Route("/api/health", api_health),
             Route("/metrics", prometheus),
-        ]
+        ],
+        lifespan=lifespan,
     )

@@ -65,6 +65,7 @@ CONSUMERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("notifier", NOTIFIER_TYPES),
     ("deliverer", (catalog.NOTIFICATION_DELIVERED,)),
     ("control.requests", (catalog.ACTION_REQUESTED,)),
+    ("ci_triage", (catalog.CI_RUN_FAILED,)),  # the daemon's only (vigil.app.hearing)
 )
 
 

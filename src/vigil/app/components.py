@@ -41,7 +41,10 @@ PROBE_MIGRATIONS = [
 
 def bind(host: str, port: int) -> socket.socket:
     """The HTTP listening socket, bound here so a busy port is one clear error."""
-    listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    # IPPROTO_TCP explicitly: asyncio only sets TCP_NODELAY on accepted sockets whose protocol
+    # says TCP, and without it keep-alive requests wait ~40 ms on Nagle and delayed ACKs.
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         listener.bind((host, port))
@@ -87,7 +90,7 @@ class HttpComponent:
             self.app,
             log_level="warning",
             access_log=False,
-            lifespan="off",
+            lifespan="on",  # the app's lifespan runs the MCP server's sessions
             timeout_notify=self.beat_every,
             callback_notify=serving_beat,
         )

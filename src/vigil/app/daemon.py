@@ -37,6 +37,7 @@ from vigil import __version__
 from vigil.app import Vigil
 from vigil.app.attention import AttentionService
 from vigil.app.components import HttpComponent, StorageProbe, WatchdogComponent, bind
+from vigil.app.hearing import Hearing
 from vigil.app.logs import configure as configure_logging
 from vigil.app.systemd import Notifier
 from vigil.clock import isoformat
@@ -102,6 +103,7 @@ class Daemon:
         self.control: Any = None  # vigil.app.control.ControlComponent, once assembled
         self.vigil.source = "vigil.daemon"  # control's events are the daemon's
         self.vigil.on_stored = self._wake_soon
+        self.hearing: Hearing | None = None
         self.vigil.record_breaker_changes = False  # published right away below instead
         self.vigil.breakers.on_change(self._breaker_changed)
         self.vigil.breakers.on_call(self._dependency_called)
@@ -161,6 +163,7 @@ class Daemon:
             "components": self.supervisor.snapshot(),
             "breakers": self.vigil.breaker_snapshot(),
             "systemd": {"notify": self.notifier.enabled, "watchdog_s": self.watchdog_s},
+            **(self.hearing.report() if self.hearing is not None else {}),
         }
 
     # -- hooks -> events -------------------------------------------------------------------
@@ -293,8 +296,11 @@ class Daemon:
         self.notices = self.attention.broadcast
         rebuilt = await self.vigil.db.call(self.attention.rebuild)
         log.info("attention state rebuilt", extra={"events": rebuilt})
+        hearing = self.hearing = await self.vigil.db.call(
+            Hearing, self.vigil, self.bus, self.metrics
+        )
         subscriptions = self.vigil.subscriptions(self.vigil.enricher(self.chain), self.attention)
-        for sub in subscriptions:
+        for sub in [*subscriptions, *hearing.subscriptions()]:
             handler: Any = sub.handler
             if not inspect.iscoroutinefunction(handler):
                 handler = self.metrics.wrap("handler_seconds", handler, consumer=sub.name)
@@ -313,14 +319,21 @@ class Daemon:
         self.supervisor.add(
             Spec("control", self.control, heartbeat=BUS_HEARTBEAT_S, stage=STAGE_BUS)
         )
+        from vigil.app.faces import faces
+
+        face_routes, face_lifespan = faces(self.vigil, hearing.api.auth, Path.cwd())
         app = create_app(
             health=self.health,
             ready=self.ready,
             status=self.status,
             report=self.health_report,
             metrics=lambda: render_latest(self.metrics),
+            routes=[*hearing.routes(), *face_routes],
+            lifespan=face_lifespan,
         )
-        http = HttpComponent(app, self.settings.host, listener, beat_every=HTTP_BEAT_S)
+        http = HttpComponent(
+            hearing.wrap(app), self.settings.host, listener, beat_every=HTTP_BEAT_S
+        )
         self.port = http.port
         self.supervisor.add(Spec("http", http, heartbeat=3.0 * HTTP_BEAT_S, stage=STAGE_HTTP))
         self.supervisor.add(Spec("storage", self.storage, heartbeat=60.0, stage=STAGE_PROBES))
@@ -329,6 +342,8 @@ class Daemon:
                 "metrics", self.metrics_upkeep, heartbeat=120.0, required=False, stage=STAGE_PROBES
             )
         )
+        for spec in hearing.components():
+            self.supervisor.add(spec)
         if self.notifier.enabled and self.watchdog_s:
             watchdog = WatchdogComponent(
                 self.notifier.notify, self.watchdog_s / 2, self.supervisor.stuck
@@ -363,8 +378,13 @@ class Daemon:
     async def _shutdown(self, doorbell: Doorbell, started: bool) -> None:
         self.notifier.notify("STOPPING=1")
         doorbell.close()
+        if self.hearing is not None:
+            self.hearing.stopping()
         if started:
             await self.supervisor.stop()
+        if self.hearing is not None:
+            with contextlib.suppress(Exception):
+                await self.hearing.close()  # every accepted request is stored before the bus stops
         await self.bus.stop()
         if self._reports:
             await asyncio.wait(self._reports, timeout=5.0)

@@ -32,6 +32,10 @@ Sections, in run order (one module each)::
     voice          the wake phrase chosen by measurement (detection on espeak-ng voices, speeds
                    and noise; false wakes per hour on synthetic and human non-commands; intent
                    accuracy) and VAD/recognition time per second of audio vs reading the WAV
+    webhook        signed GitHub deliveries into a real daemon under wrk (30 s), stored exactly
+                   once, vs a bare Starlette endpoint
+    files          a write -> file.changed on the bus, after the debounce, vs a bare watchdog
+                   callback; how long the git hook keeps git waiting
 
 Report shape::
 
@@ -74,6 +78,8 @@ SECTIONS: tuple[str, ...] = (
     "attention",
     "control",
     "voice",
+    "webhook",
+    "files",
 )
 
 __all__ = ["SECTIONS"]

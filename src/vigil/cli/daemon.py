@@ -17,12 +17,13 @@ from vigil.events.doorbell import is_listening
 def cmd_up(args: argparse.Namespace) -> int:
     from vigil.app.daemon import Daemon, serve
 
-    config = settings(port=args.port)
+    config = settings(port=args.port, host=args.host, allow_remote=args.allow_remote)
 
     def ready(daemon: Daemon) -> None:
         print(
             f"vigil {__version__}: daemon for {config.home} on http://{config.host}:"
-            f"{daemon.port} (Ctrl-C stops)",
+            f"{daemon.port} (Ctrl-C stops)"
+            + ("; remote access on: every request needs a token" if config.allow_remote else ""),
             file=sys.stderr,
             flush=True,
         )

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import sys
 
-from vigil.errors import InputError, UsageError, ValidationError, VigilError
+from vigil.errors import InputError, UsageError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -25,20 +25,10 @@ if TYPE_CHECKING:
     from typing import Any
 
     from vigil.events.doorbell import Follower
-    from vigil.events.model import Event
     from vigil.storage import Database
 
 FOLLOW_SAFETY_S = 5.0
 FOLLOW_BATCH = 500
-_INGEST_KEYS = {
-    "type",
-    "data",
-    "source",
-    "subject",
-    "fingerprint",
-    "correlation_id",
-    "causation_id",
-}
 
 
 def _line(event: Mapping[str, Any]) -> str:
@@ -192,77 +182,19 @@ def read_input(path: str, *, lenient: bool = False) -> str:
         raise InputError(f"{path}: cannot read: {exc.strerror}") from None
 
 
-def parse_ingest(text: str, name: str) -> list[dict[str, Any]]:
-    """Validate every line first; the first bad one rejects the whole input."""
-    records: list[dict[str, Any]] = []
-    for number, raw in enumerate(text.splitlines(), start=1):
-        if not raw.strip():
-            continue
-        where = f"{name}: line {number}"
-        try:
-            record = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise ValidationError(f"{where}: malformed JSON ({exc.msg})") from None
-        if not isinstance(record, dict):
-            raise ValidationError(f"{where}: expected a JSON object")
-        unknown = sorted(set(record) - _INGEST_KEYS)
-        if unknown:
-            raise ValidationError(f"{where}: unknown field {unknown[0]!r}")
-        if "type" not in record:
-            raise ValidationError(f"{where}: missing field 'type'")
-        data = record.get("data", {})
-        if not isinstance(data, dict):
-            raise ValidationError(f"{where}: 'data' must be a JSON object")
-        for key in ("source", "subject", "fingerprint", "correlation_id", "causation_id"):
-            if record.get(key) is not None and not isinstance(record[key], str):
-                raise ValidationError(f"{where}: {key!r} must be a string")
-        try:
-            from vigil.events.catalog import validate_known
-            from vigil.events.model import check_type
-
-            check_type(record["type"])
-            validate_known(record["type"], data)
-        except VigilError as exc:
-            raise ValidationError(f"{where}: {exc}") from None
-        records.append(record)
-    return records
-
-
 def cmd_ingest(args: argparse.Namespace) -> int:
     from vigil.cli.context import open_vigil
-    from vigil.events.model import new_event
+    from vigil.events.ingest import build_events, parse_lines
 
     name = "stdin" if args.file == "-" else args.file
-    records = parse_ingest(read_input(args.file), name)
+    records = parse_lines(read_input(args.file), name)
     with open_vigil() as vigil:
-        events = [
-            new_event(
-                r["type"],
-                r.get("data", {}),
-                clock=vigil.clock,
-                source=r.get("source") or "vigil.ingest",
-                subject=r.get("subject"),
-                fingerprint=r.get("fingerprint"),
-                correlation_id=r.get("correlation_id"),
-            )
-            for r in records
-        ]
-        events = [
-            e if r.get("causation_id") is None else _with_cause(e, r["causation_id"])
-            for e, r in zip(events, records, strict=True)
-        ]
-        stored = vigil.publish(events)
+        stored = vigil.publish(build_events(records, clock=vigil.clock, source="vigil.ingest"))
     if args.json:
         print(json.dumps({"ingested": len(stored), "ids": [e.id for e in stored]}))
     else:
         print(f"ingested {len(stored)} event{'s' if len(stored) != 1 else ''}")
     return 0
-
-
-def _with_cause(event: Event, cause: str) -> Event:
-    from dataclasses import replace
-
-    return replace(event, causation_id=cause)
 
 
 def cmd_dead_letters(args: argparse.Namespace) -> int:

@@ -49,6 +49,7 @@ def collect() -> dict[str, Any]:
             "reasons": ["the daemon is not running (start it with: vigil up)"],
             "storage": None,
             "components": [],
+            "probes": [],
         }
     report["breakers"] = _breakers(config)
     return report
@@ -78,6 +79,9 @@ def cmd_health(args: argparse.Namespace) -> int:
         )
     for breaker in report["breakers"]:
         print(f"breaker     {breaker['name']:<18} {breaker['state']}")
+    for probe in report.get("probes", []):
+        error = f"  ({probe['last_error']})" if probe.get("last_error") else ""
+        print(f"probe       {probe['name']:<18} {probe['status']:<9} {probe['target']}{error}")
     return 0 if report["ready"] else 1
 
 

@@ -125,6 +125,12 @@ def _json(parser: argparse.ArgumentParser) -> None:
 
 def _up(p: argparse.ArgumentParser) -> None:
     p.add_argument("--port", type=int, help="HTTP port on 127.0.0.1 (default 7878, 0: any)")
+    p.add_argument("--host", help="address to bind (default 127.0.0.1; others need --allow-remote)")
+    p.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="allow a non-loopback --host (reads need a token)",
+    )
     p.set_defaults(func=_lazy("vigil.cli.daemon", "cmd_up"))
 
 
@@ -249,6 +255,9 @@ COMMANDS: dict[str, tuple[str, Define | str]] = {
     "listen": ("understand a spoken command (a WAV file, or the microphone)", "vigil.cli.voice"),
     "brief": ("what happened since last time, what is next", _brief),
     "mcp": ("serve Vigil's memory to AI coding tools (Model Context Protocol, stdio)", _mcp),
+    "token": ("tokens for the HTTP API (needed for writes)", "vigil.cli.token"),
+    "hooks": ("git hooks: commits and branch switches", "vigil.cli.hooks"),
+    "chores": ("scheduled chores: last and next runs", "vigil.cli.chores"),
 }
 """Command name -> (help line, how to define it). Listed in this order by ``vigil --help``."""
 

@@ -86,6 +86,17 @@ class Settings:
     # `vigil ask`: the overall deadline; triage enrichment: its deadline after the failure.
     ask_deadline_s: float = 30.0
     enrich_deadline_s: float = 3.0
+    # Hearing (HTTP API, webhooks, files, probes, chores); see _hearing() below.
+    allow_remote: bool = False  # bind beyond loopback (then reads need the token too)
+    api_max_body_bytes: int = 1024 * 1024
+    api_queue: int = 2048  # requests waiting to be stored before the API answers 503
+    github_secret_env: str = "VIGIL_GITHUB_SECRET"
+    github_token_env: str = "VIGIL_GITHUB_TOKEN"
+    github_api_url: str = "https://api.github.com"
+    watch_debounce_ms: int = 200
+    watch_paths: tuple[Mapping[str, Any], ...] = ()
+    probes: tuple[Mapping[str, Any], ...] = ()
+    chores: Mapping[str, Any] = {}
     # Memory: semantic recall "auto" (on when the `semantic` extra is installed) or "off"; the
     # idle gap that ends a session (hours); days after which a never-confirmed candidate is
     # retired; the back-tested hit rate and the evidence a prediction needs to be mentioned.
@@ -204,6 +215,10 @@ _TOML_FIELDS = {
     ("triage", "max_lines"): "triage_max_lines",
     ("triage", "max_fixes"): "triage_max_fixes",
     ("triage", "max_suspects"): "triage_max_suspects",
+    ("daemon", "host"): "host",
+    ("api", "max_body_bytes"): "api_max_body_bytes",
+    ("api", "queue"): "api_queue",
+    ("watch", "debounce_ms"): "watch_debounce_ms",
     ("memory", "semantic"): "memory_semantic",
     ("memory", "idle_gap_h"): "idle_gap_h",
     ("memory", "retire_candidates_days"): "retire_candidates_days",
@@ -236,6 +251,11 @@ SECTIONS: dict[str, frozenset[str]] = {
     "attention": ATTENTION_KEYS,
     "attention.channels": CHANNEL_KEYS,
     "control": ANY_KEYS,  # checked by vigil.guard.policy.PolicyConfig
+    "daemon": frozenset({"allow_remote"}),
+    "hooks.github": frozenset({"secret_env", "token_env", "api_url"}),
+    "watch.paths": ANY_KEYS,  # checked by vigil.sources.files
+    "probes": ANY_KEYS,  # each probe's keys: checked by vigil.sources.probes
+    "chores": ANY_KEYS,  # checked by the chores' scheduler
 }
 
 
@@ -397,15 +417,23 @@ def load_settings(
         if local_env not in ("1", "true", "yes", "0", "false", "no"):
             raise ConfigError(f"VIGIL_LOCAL_ONLY must be 1 or 0, got {local_env!r}")
         changes["local_only"] = local_env in ("1", "true", "yes")
+    _hearing(document, environ, changes)
     for variable, name in _ENV_FIELDS.items():
         if environ.get(variable):
             changes[name] = _coerce(name, environ[variable], variable)
     for name, value in (overrides or {}).items():
-        if name != "home" and value is not None:
+        if name == "allow_remote":
+            changes[name] = bool(value) or changes.get(name, False)
+        elif name != "home" and value is not None:
             changes[name] = _coerce(name, value, f"--{name.replace('_', '-')}")
     host = changes.get("host", settings.host)
-    if not (host == "localhost" or host == "::1" or host.startswith("127.")):
-        raise ConfigError(f"host must be a loopback address (127.0.0.1 or ::1), got {host!r}")
+    if not (host == "localhost" or host == "::1" or host.startswith("127.")) and not changes.get(
+        "allow_remote"
+    ):
+        raise ConfigError(
+            f"host must be a loopback address (127.0.0.1 or ::1), got {host!r}; to serve "
+            "other machines pass --allow-remote (every request then needs a token)"
+        )
     if changes.get("memory_semantic", "auto") not in ("auto", "off"):
         raise ConfigError(
             f'config.toml [memory] semantic must be "auto" or "off",'
@@ -416,6 +444,55 @@ def load_settings(
     if "port" in changes and not 0 <= changes["port"] <= 65535:
         raise ConfigError(f"port must be between 0 and 65535, got {changes['port']}")
     return settings.replace(**changes)
+
+
+def _tables(document: Mapping[str, Any], path: tuple[str, ...], what: str) -> tuple[Any, ...]:
+    """An array of tables (``[[probes]]``, ``[[watch.paths]]``), checked for shape only."""
+    value: Any = document
+    for key in path:
+        value = value.get(key, {}) if isinstance(value, dict) else {}
+    if value == {}:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        raise ConfigError(f"config.toml: {what} must be a list of tables")
+    return tuple(value)
+
+
+def _hearing(
+    document: Mapping[str, Any], environ: Mapping[str, str], changes: dict[str, Any]
+) -> None:
+    """The HTTP API's, webhooks', watchers', probes' and chores' settings (issue 8).
+
+    Raw tables (``[[watch.paths]]``, ``[[probes]]``, ``[chores]``) are validated by the parts
+    that use them, like providers are.
+    """
+    daemon = document.get("daemon", {})
+    if isinstance(daemon, dict) and "allow_remote" in daemon:
+        if not isinstance(daemon["allow_remote"], bool):
+            raise ConfigError("config.toml: [daemon] allow_remote must be true or false")
+        changes["allow_remote"] = daemon["allow_remote"]
+    remote_env = environ.get("VIGIL_ALLOW_REMOTE", "").strip().lower()
+    if remote_env:
+        if remote_env not in ("1", "true", "yes", "0", "false", "no"):
+            raise ConfigError(f"VIGIL_ALLOW_REMOTE must be 1 or 0, got {remote_env!r}")
+        changes["allow_remote"] = remote_env in ("1", "true", "yes")
+    hooks = document.get("hooks", {})
+    github = hooks.get("github", {}) if isinstance(hooks, dict) else {}
+    if not isinstance(github, dict):
+        raise ConfigError("config.toml: [hooks.github] must be a table")
+    for key, name in (
+        ("secret_env", "github_secret_env"),
+        ("token_env", "github_token_env"),
+        ("api_url", "github_api_url"),
+    ):
+        if key in github:
+            changes[name] = _coerce(name, github[key], f"config.toml [hooks.github] {key}")
+    changes["watch_paths"] = _tables(document, ("watch", "paths"), "[[watch.paths]]")
+    changes["probes"] = _tables(document, ("probes",), "[[probes]]")
+    chores = document.get("chores", {})
+    if not isinstance(chores, dict):
+        raise ConfigError("config.toml: [chores] must be a table")
+    changes["chores"] = chores
 
 
 def environment() -> dict[str, str]:

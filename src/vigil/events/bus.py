@@ -21,7 +21,7 @@ import contextlib
 import inspect
 import logging
 import traceback
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Collection, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
@@ -109,6 +109,18 @@ async def _wait(wakeup: asyncio.Event, timeout: float | None) -> None:
     with contextlib.suppress(TimeoutError):
         async with asyncio.timeout(timeout):
             await wakeup.wait()
+
+
+def _read_scanned(
+    log_: SqliteEventLog, offset: int, patterns: tuple[str, ...], limit: int
+) -> tuple[list[Event], int]:
+    """The matching events after ``offset`` and the position the read covered.
+
+    A consumer moves its in-memory position past events of other types, so a flood of events
+    it does not handle costs each wake one scan of what is new, not of everything since the
+    last event it did handle (its stored offset only moves with its own events)."""
+    scanned = log_.last_seq()
+    return log_.read_after(offset, patterns, limit, upto=scanned), scanned
 
 
 def _nothing() -> tuple[Sequence[Event], None]:
@@ -215,23 +227,34 @@ class EventBus:
                 if not future.done():
                     future.set_result(stored[start : start + len(events)])
                 start += len(events)
-            self._stored()
+            self._stored({event.type for event in stored}, max(e.seq or 0 for e in stored))
 
     def event(self, event_type: str, data: dict[str, Any], **kwargs: Any) -> Event:
         """A new event from this bus's source and clock (not yet published)."""
         kwargs.setdefault("source", self.source)
         return new_event(event_type, data, clock=self.clock, **kwargs)
 
-    def wake(self) -> None:
-        """Something new is in the log: every consumer and the live tail look now."""
+    def wake(self, types: Collection[str] | None = None, upto: int | None = None) -> None:
+        """Something new is in the log: the consumers and the live tail look now.
+
+        With ``types`` (what was just stored, when the caller knows), only the consumers that
+        handle one of them are woken: a burst of events nobody consumes costs no reads. With
+        ``upto`` (the highest position just stored) and nobody subscribed, the tail moves its
+        position without reading the log.
+        """
         for consumer in self._consumers.values():
-            consumer.wakeup.set()
+            if types is None or any(matches(kind, consumer.patterns) for kind in types):
+                consumer.wakeup.set()
+        if upto is not None and not self._subscribers:
+            self._tail_seq = max(self._tail_seq, upto)
+            return
         self._tail_wakeup.set()
 
-    def _stored(self) -> None:
-        """This bus stored events: wake its own readers, then announce them to other processes
-        (``announce``: the daemon rings the followers' bells)."""
-        self.wake()
+    def _stored(self, types: Collection[str] | None = None, upto: int | None = None) -> None:
+        """This bus stored events: wake its own readers (only the consumers of ``types``, when
+        known), then announce them to other processes (``announce``: the daemon rings the
+        followers' bells)."""
+        self.wake(types, upto)
         if self._announce is not None:
             try:
                 self._announce()
@@ -321,16 +344,19 @@ class EventBus:
         while True:
             beat()
             consumer.wakeup.clear()
-            batch = await self.db.call(
-                self.log.read_after, offset, consumer.patterns, consumer.batch
+            batch, scanned = await self.db.call(
+                _read_scanned, self.log, offset, consumer.patterns, consumer.batch
             )
             if not batch:
+                offset = max(offset, scanned)
                 await _wait(consumer.wakeup, beat_every)
                 continue
             for event in batch:
                 await self._deliver(consumer, event)
                 offset = event.seq or offset
                 beat()
+            if len(batch) < consumer.batch:
+                offset = max(offset, scanned)
 
     async def _handle_async(self, consumer: Consumer, event: Event) -> list[Event] | None:
         if await self.db.call(self.log.is_done, consumer.name, event.id):

@@ -78,6 +78,27 @@ VOICE_COMMAND_HEARD = "voice.command.heard"
 VOICE_ANSWER_SPOKEN = "voice.answer.spoken"
 
 
+# Hearing (issue 8): CI, alerts, files, git, probes, chores.
+CI_RUN_FAILED = "ci.run.failed"
+CI_RUN_PASSED = "ci.run.passed"
+CI_SUITE_COMPLETED = "ci.suite.completed"
+CI_STATUS_REPORTED = "ci.status.reported"
+GIT_PUSH_RECEIVED = "git.push.received"
+GIT_PULL_REQUEST = "git.pull_request"  # + "." + the action: git.pull_request.opened
+GIT_COMMIT_CREATED = "git.commit.created"
+GIT_BRANCH_SWITCHED = "git.branch.switched"
+GIT_MERGE_COMPLETED = "git.merge.completed"
+ALERT_FIRED = "alert.fired"
+ALERT_RESOLVED = "alert.resolved"
+FILE_CHANGED = "file.changed"
+PROBE_FAILED = "probe.failed"
+PROBE_RECOVERED = "probe.recovered"
+CHORE_COMPLETED = "chore.run.completed"
+CHORE_FAILED = "chore.run.failed"
+REPORT_DAILY = "report.status.created"
+REPORT_PERFORMANCE = "report.performance.created"
+
+
 class GitState(TypedDict, total=False):
     """Where the working tree stood when a command ran."""
 

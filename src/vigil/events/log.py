@@ -188,9 +188,11 @@ class SqliteEventLog:
         row = self.db.query_one("SELECT COALESCE(MAX(seq), 0) FROM events")
         return int(row[0]) if row else 0
 
-    def read_after(self, seq: int, patterns: Sequence[str] = (), limit: int = 500) -> list[Event]:
-        """Events after position ``seq`` whose type matches, oldest first."""
-        return [_from_row(r) for r in rows_after(self.db, seq, patterns, limit)]
+    def read_after(
+        self, seq: int, patterns: Sequence[str] = (), limit: int = 500, upto: int | None = None
+    ) -> list[Event]:
+        """Events after position ``seq`` (and at most ``upto``) whose type matches, oldest first."""
+        return [_from_row(r) for r in rows_after(self.db, seq, patterns, limit, upto)]
 
     def get(self, event_id: str) -> Event:
         """One event by id (or unique id prefix)."""

@@ -101,12 +101,17 @@ def last_seq(db: Database) -> int:
 
 
 def rows_after(
-    db: Database, seq: int, patterns: Sequence[str] = (), limit: int = 500
+    db: Database,
+    seq: int,
+    patterns: Sequence[str] = (),
+    limit: int = 500,
+    upto: int | None = None,
 ) -> list[sqlite3.Row]:
-    """Rows after position ``seq`` whose type matches, oldest first."""
+    """Rows after position ``seq`` (and at most ``upto``) whose type matches, oldest first."""
     where, params = glob_clause(patterns)
+    bound = "" if upto is None else f" AND seq <= {int(upto)}"
     return db.query(
-        f"SELECT {COLUMNS} FROM events WHERE seq > ? AND {where} ORDER BY seq LIMIT ?",
+        f"SELECT {COLUMNS} FROM events WHERE seq > ?{bound} AND {where} ORDER BY seq LIMIT ?",
         [seq, *params, limit],
     )
 
