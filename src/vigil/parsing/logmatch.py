@@ -1,0 +1,220 @@
+"""Does a line belong to a template, and what does the template become if it does?
+
+Two comparisons, both on masked tokens (:mod:`vigil.parsing.logtokens`):
+
+**Same length, position by position** (Drain's comparison, with stricter rules). The share of the
+template's words that the line repeats must reach ``SAME_LENGTH_SHARE``. Where they differ, the
+template takes a variable, but only where a variable is plausible:
+
+* the line has a variable there (the template's word was one value of it), or both are
+  identifiers (``chrome.exe`` / ``java.exe``, ``com.a.B`` / ``com.c.D``): always;
+* two plain words (``root`` / ``admin``): at most one such pair per line, never among the
+  template's first two words (the verb and subject of a message, Drain's insight), and never
+  before a fixed tail: not when three words follow before the next variable, or two words up
+  to the end (``VM Resumed (Lifecycle Event)`` and ``VM Paused (Lifecycle Event)`` are two
+  messages, ``user root by`` and ``user news by`` one);
+* punctuation must match exactly: it is the message's structure.
+
+**Different lengths, by alignment** (variable-length values: a host name with or without
+a resolved name, a list, a date). The template's variables and the line's variables each absorb
+one token or more of the other side; everything else must match exactly (or be identifiers).
+Every word a variable absorbs beyond its first costs like a mismatch; a variable may not absorb
+``=`` (a key of its own) and may not be empty. The share of words kept must reach
+``ALIGNED_SHARE``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+from vigil.parsing.logtokens import VAR, is_delimiter
+
+SAME_LENGTH_SHARE = 0.7
+ALIGNED_SHARE = 0.8
+HEAD_WORDS = 2
+FIXED_RUN = 3  # words before the next variable that make a phrase
+FIXED_TAIL = 2  # words up to the end that make a phrase
+MAX_WORD_SWAPS = 1
+MAX_LENGTH_GAP = 4  # tokens
+MAX_ALIGN_TOKENS = 96
+
+_IDENT = re.compile(r"[\W_]*\w[\w-]*(?:[./\\@][\w-]+)+[\W_]*")
+
+
+@lru_cache(maxsize=65536)
+def is_identifier(token: str) -> bool:
+    """A dotted, slashed or ``@`` name: ``chrome.exe``, ``com.example.App``, ``a@b``."""
+    return _IDENT.fullmatch(token) is not None
+
+
+def is_word(token: str) -> bool:
+    return token != VAR and not is_delimiter(token)
+
+
+@dataclass(frozen=True, slots=True)
+class Shape:
+    """What the comparisons need to know about a template's tokens, computed once per change."""
+
+    tokens: tuple[str, ...]
+    words: int
+    swappable: tuple[bool, ...]  # may a plain word here be replaced by another plain word?
+    wordset: frozenset[str]
+
+    @classmethod
+    def of(cls, tokens: Sequence[str]) -> Shape:
+        toks = tuple(tokens)
+        swappable = [False] * len(toks)
+        words = 0
+        for i, token in enumerate(toks):
+            if not is_word(token):
+                continue
+            words += 1
+            if words <= HEAD_WORDS:
+                continue
+            run, tail = 0, True
+            for later in toks[i + 1 :]:
+                if later == VAR:
+                    tail = False
+                    break
+                if not is_delimiter(later):
+                    run += 1
+            swappable[i] = run < (FIXED_TAIL if tail else FIXED_RUN)
+        wordset = frozenset(t for t in toks if is_word(t))
+        return cls(toks, words, tuple(swappable), wordset)
+
+
+def compare_same_length(shape: Shape, line: Sequence[str]) -> tuple[float, list[str] | None]:
+    """The share of the template's words the line repeats, and the generalized template; ``(-1,
+    None)`` when the line cannot belong to it."""
+    tokens = shape.tokens
+    if shape.words == 0:
+        return (1.0, list(tokens)) if tuple(line) == tokens else (-1.0, None)
+    allowed = shape.words - SAME_LENGTH_SHARE * shape.words  # mismatches tolerated
+    merged: list[str] = []
+    same = 0
+    misses = 0
+    swaps = 0
+    for i, (a, b) in enumerate(zip(tokens, line, strict=True)):
+        if a == b:
+            merged.append(a)
+            if a != VAR and not is_delimiter(a):
+                same += 1
+            continue
+        if a == VAR:
+            merged.append(VAR)
+            continue
+        if is_delimiter(a) or is_delimiter(b):
+            return -1.0, None
+        misses += 1
+        if misses > allowed:
+            return -1.0, None
+        if b != VAR and not (is_identifier(a) and is_identifier(b)):
+            swaps += 1
+            if swaps > MAX_WORD_SWAPS or not shape.swappable[i]:
+                return -1.0, None
+        merged.append(VAR)
+    return same / shape.words, merged
+
+
+NEG = float("-inf")
+
+
+def compare_aligned(
+    shape: Shape, line: Sequence[str], spans: Sequence[tuple[int, int]]
+) -> tuple[float, list[str] | None, list[tuple[int, int]] | None]:
+    """Align a template and a line of another length; ``(share, merged, merged_spans)``."""
+    a, b = shape.tokens, tuple(line)
+    n, m = len(a), len(b)
+    if shape.words == 0 or n > MAX_ALIGN_TOKENS or m > MAX_ALIGN_TOKENS:
+        return -1.0, None, None
+    if VAR not in a and VAR not in b:
+        return -1.0, None, None
+    line_words = sum(1 for t in b if is_word(t))
+    upper = len(shape.wordset.intersection(b))
+    if upper < ALIGNED_SHARE * max(shape.words, 1) or line_words == 0:
+        return -1.0, None, None
+    memo: dict[tuple[int, int, bool, bool], tuple[float, float, str]] = {}
+
+    def best(i: int, j: int, fa: bool, fb: bool) -> tuple[float, float, str]:
+        key = (i, j, fa, fb)
+        found = memo.get(key)
+        if found is not None:
+            return found
+        result: tuple[float, float, str] = (NEG, 0.0, "")
+        if i == n and j == m:
+            result = (0.0, 0.0, "")
+        else:
+            x = a[i] if i < n else None
+            y = b[j] if j < m else None
+            options: list[tuple[float, float, str]] = []
+            if x is not None and y is not None and x != VAR and y != VAR:
+                if x == y:
+                    k, e, _ = best(i + 1, j + 1, False, False)
+                    options.append((k + (0.0 if is_delimiter(x) else 1.0), e, "m"))
+                elif is_word(x) and is_word(y) and is_identifier(x) and is_identifier(y):
+                    k, e, _ = best(i + 1, j + 1, False, False)
+                    options.append((k, e, "s"))
+            if x == VAR:
+                if y is not None and y != "=":
+                    k, e, _ = best(i, j + 1, True, False)
+                    cost = 1.0 if fa and is_word(y) else 0.0
+                    options.append((k, e + cost, "a"))  # the template's variable takes y
+                if fa:
+                    k, e, _ = best(i + 1, j, False, fb)
+                    options.append((k, e, "A"))  # ... and stops
+            if y == VAR and x != VAR:
+                if x is not None and x != "=":
+                    k, e, _ = best(i + 1, j, False, True)
+                    cost = 1.0 if fb and is_word(x) else 0.0
+                    options.append((k, e + cost, "b"))  # the line's variable takes x
+                if fb:
+                    k, e, _ = best(i, j + 1, fa, False)
+                    options.append((k, e, "B"))
+            for option in options:
+                if option[0] != NEG and (
+                    result[0] == NEG or option[0] - option[1] > result[0] - result[1]
+                ):
+                    result = option
+        memo[key] = result
+        return result
+
+    kept, extra, _ = best(0, 0, False, False)
+    if kept == NEG:
+        return -1.0, None, None
+    share = kept / (shape.words + extra)
+    if share < ALIGNED_SHARE:
+        return -1.0, None, None
+    merged: list[str] = []
+    merged_spans: list[tuple[int, int]] = []
+
+    def put(token: str, span: tuple[int, int]) -> None:
+        if token == VAR and merged and merged[-1] == VAR:
+            merged_spans[-1] = (merged_spans[-1][0], span[1])
+            return
+        merged.append(token)
+        merged_spans.append(span)
+
+    i = j = 0
+    fa = fb = False
+    while not (i == n and j == m):
+        step = memo[(i, j, fa, fb)][2]
+        if step == "m":
+            put(a[i], spans[j])
+            i, j, fa, fb = i + 1, j + 1, False, False
+        elif step == "s":
+            put(VAR, spans[j])
+            i, j, fa, fb = i + 1, j + 1, False, False
+        elif step == "a":
+            put(VAR, spans[j])
+            j, fa, fb = j + 1, True, False
+        elif step == "A":
+            i, fa = i + 1, False
+        elif step == "b":
+            put(VAR, spans[j])
+            i, fa, fb = i + 1, False, True
+        else:  # "B"
+            j, fb = j + 1, False
+    return share, merged, merged_spans
