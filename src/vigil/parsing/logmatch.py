@@ -123,18 +123,16 @@ NEG = float("-inf")
 
 
 def compare_aligned(
-    shape: Shape, line: Sequence[str], spans: Sequence[tuple[int, int]]
-) -> tuple[float, list[str] | None, list[tuple[int, int]] | None]:
-    """Align a template and a line of another length; ``(share, merged, merged_spans)``."""
+    shape: Shape, line: Sequence[str], spaced: Sequence[bool]
+) -> tuple[float, list[str] | None, list[bool] | None]:
+    """Align a template and a line of another length; ``(share, merged, merged_spacing)``."""
     a, b = shape.tokens, tuple(line)
     n, m = len(a), len(b)
     if shape.words == 0 or n > MAX_ALIGN_TOKENS or m > MAX_ALIGN_TOKENS:
         return -1.0, None, None
     if VAR not in a and VAR not in b:
         return -1.0, None, None
-    line_words = sum(1 for t in b if is_word(t))
-    upper = len(shape.wordset.intersection(b))
-    if upper < ALIGNED_SHARE * max(shape.words, 1) or line_words == 0:
+    if len(shape.wordset.intersection(b)) < ALIGNED_SHARE * shape.words:
         return -1.0, None, None
     memo: dict[tuple[int, int, bool, bool], tuple[float, float, str]] = {}
 
@@ -188,33 +186,32 @@ def compare_aligned(
     if share < ALIGNED_SHARE:
         return -1.0, None, None
     merged: list[str] = []
-    merged_spans: list[tuple[int, int]] = []
+    merged_spaced: list[bool] = []
 
-    def put(token: str, span: tuple[int, int]) -> None:
+    def put(token: str, space: bool) -> None:
         if token == VAR and merged and merged[-1] == VAR:
-            merged_spans[-1] = (merged_spans[-1][0], span[1])
             return
         merged.append(token)
-        merged_spans.append(span)
+        merged_spaced.append(space)
 
     i = j = 0
     fa = fb = False
     while not (i == n and j == m):
         step = memo[(i, j, fa, fb)][2]
         if step == "m":
-            put(a[i], spans[j])
+            put(a[i], spaced[j])
             i, j, fa, fb = i + 1, j + 1, False, False
         elif step == "s":
-            put(VAR, spans[j])
+            put(VAR, spaced[j])
             i, j, fa, fb = i + 1, j + 1, False, False
         elif step == "a":
-            put(VAR, spans[j])
+            put(VAR, spaced[j])
             j, fa, fb = j + 1, True, False
         elif step == "A":
             i, fa = i + 1, False
         elif step == "b":
-            put(VAR, spans[j])
+            put(VAR, spaced[j])
             i, fa, fb = i + 1, False, True
         else:  # "B"
             j, fb = j + 1, False
-    return share, merged, merged_spans
+    return share, merged, merged_spaced

@@ -26,7 +26,7 @@ only in their digits get the same tokens: the miner's caches rely on it
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from collections.abc import Sequence
 
 VAR = "<*>"
 DELIMITERS = frozenset('=,;()[]{}<>|"')
@@ -41,7 +41,9 @@ _PATH = (
     rf"|[A-Za-z]:\\[^{_STOP}]*"
     rf"|(?:[^{_STOP}=/]*/){{2,}}[^{_STOP}]*"
 )
-_TOKEN = re.compile(rf"(?P<path>{_PATH})|(?P<word>[^\s=,;()\[\]{{}}<>|\"]+)|(?P<delim>\S)")
+_WORD = r'[^\s=,;()\[\]{}<>|"]+|\S'
+_PLAIN = re.compile(rf"(\s*)({_WORD})")
+_WITH_PATHS = re.compile(rf"(\s*)(?:({_PATH})|({_WORD}))")
 _DIGIT = re.compile(r"\d")
 _DIGITS = re.compile(r"\d+")
 _SUBPARTS = re.compile(r"([:@#/\\])")
@@ -58,6 +60,8 @@ _DATE_WORDS = frozenset(
     for word in (base, base.capitalize(), base.upper())
 )
 _ZERO_DIGITS = str.maketrans("123456789", "000000000")
+_MASKED: dict[str, str] = {VAR: VAR}  # word -> token, shared: masking depends on the word alone
+_MASKED_LIMIT = 200_000
 
 
 def digit_key(line: str) -> str:
@@ -66,12 +70,19 @@ def digit_key(line: str) -> str:
     return line.translate(_ZERO_DIGITS)
 
 
+def digit_keys(lines: Sequence[str]) -> list[str]:
+    """``digit_key`` of each line, in one pass over their text (one C call, not one per line)."""
+    keys = "\n".join(lines).translate(_ZERO_DIGITS).split("\n")
+    if len(keys) != len(lines):  # a line with a newline of its own
+        keys = [digit_key(line) for line in lines]
+    return keys
+
+
 def digit_run_key(line: str) -> str:
     """A coarser cache key: every run of digits made one ``0``."""
     return _DIGITS.sub("0", line)
 
 
-@lru_cache(maxsize=65536)
 def mask_word(word: str) -> str:
     """The token for one word (no white space or field punctuation inside)."""
     if _DIGIT.search(word) is None:
@@ -86,27 +97,31 @@ def mask_word(word: str) -> str:
     return VAR
 
 
-def tokenize(line: str) -> tuple[tuple[str, ...], tuple[tuple[int, int], ...]]:
-    """The masked tokens of ``line`` and, for each, the span of ``line`` it stands for."""
+def tokenize(line: str) -> tuple[tuple[str, ...], tuple[bool, ...]]:
+    """The masked tokens of ``line`` and, for each, whether white space came before it."""
     raw: list[str] = []
-    spans: list[tuple[int, int]] = []
-    for match in _TOKEN.finditer(line):
-        kind = match.lastgroup
-        start, end = match.span()
-        if kind == "path":
-            raw.append(VAR)
-        elif kind == "word":
-            raw.append(mask_word(match.group()))
-        else:
-            text = match.group()
-            if text in _CLOSERS and raw and raw[-1] == _CLOSERS[text] and spans[-1][1] == start:
-                raw.append(VAR)  # an empty pair holds an empty value
-                spans.append((start, start))
-            raw.append(text)
-        spans.append((start, end))
+    spaced: list[bool] = []
+    if "/" in line or "\\" in line:
+        pieces = [
+            (gap, VAR if path else text) for gap, path, text in _WITH_PATHS.findall(line)
+        ]
+    else:
+        pieces = _PLAIN.findall(line)
+    known = _MASKED
+    for gap, text in pieces:
+        token = known.get(text)
+        if token is None:
+            token = text if len(text) == 1 and text in DELIMITERS else mask_word(text)
+            if VAR not in token and len(known) < _MASKED_LIMIT:
+                known[text] = token  # words that vary (numbers, ids) are not worth keeping
+        if token in _CLOSERS and not gap and raw and raw[-1] == _CLOSERS[token]:
+            raw.append(VAR)  # an empty pair holds an empty value
+            spaced.append(False)
+        raw.append(token)
+        spaced.append(bool(gap))
     if not _DATE_WORDS.isdisjoint(raw):
         _mask_dates(raw)
-    return _collapse(raw, spans)
+    return _collapse(raw, spaced)
 
 
 def _mask_dates(raw: list[str]) -> None:
@@ -118,16 +133,16 @@ def _mask_dates(raw: list[str]) -> None:
                 raw[i] = VAR
 
 
-def _collapse(
-    raw: list[str], spans: list[tuple[int, int]]
-) -> tuple[tuple[str, ...], tuple[tuple[int, int], ...]]:
+def _collapse(raw: list[str], spaced: list[bool]) -> tuple[tuple[str, ...], tuple[bool, ...]]:
+    if VAR not in raw:
+        return tuple(raw), tuple(spaced)
     tokens: list[str] = []
-    out_spans: list[tuple[int, int]] = []
+    out_spaced: list[bool] = []
     i, n = 0, len(raw)
     while i < n:
         if raw[i] != VAR:
             tokens.append(raw[i])
-            out_spans.append(spans[i])
+            out_spaced.append(spaced[i])
             i += 1
             continue
         j = i + 1
@@ -139,9 +154,9 @@ def _collapse(
             else:
                 break
         tokens.append(VAR)
-        out_spans.append((spans[i][0], spans[j - 1][1]))
+        out_spaced.append(spaced[i])
         i = j
-    return tuple(tokens), tuple(out_spans)
+    return tuple(tokens), tuple(out_spaced)
 
 
 def is_delimiter(token: str) -> bool:
@@ -149,13 +164,11 @@ def is_delimiter(token: str) -> bool:
     return len(token) == 1 and token in DELIMITERS
 
 
-def render(tokens: tuple[str, ...] | list[str], spans: tuple[tuple[int, int], ...]) -> str:
+def render(tokens: tuple[str, ...] | list[str], spaced: tuple[bool, ...] | list[bool]) -> str:
     """The template's text: its tokens, with one space where the line had white space."""
     parts: list[str] = []
-    last = None
-    for token, (start, end) in zip(tokens, spans, strict=True):
-        if last is not None and start > last:
+    for i, (token, space) in enumerate(zip(tokens, spaced, strict=True)):
+        if space and i:
             parts.append(" ")
         parts.append(token)
-        last = end
     return "".join(parts)

@@ -34,7 +34,14 @@ from vigil.parsing.logmatch import (
     compare_aligned,
     compare_same_length,
 )
-from vigil.parsing.logtokens import VAR, digit_key, digit_run_key, render, tokenize
+from vigil.parsing.logtokens import (
+    VAR,
+    digit_key,
+    digit_keys,
+    digit_run_key,
+    render,
+    tokenize,
+)
 
 MAX_LINE_CHARS = 4096
 MAX_TOKENS = 256
@@ -136,7 +143,7 @@ class TemplateMiner:
 
     def add_many(self, lines: Sequence[str], when: str | None = None) -> list[Template]:
         """``add`` for each line in order (the same answers; the cache lookups run in C)."""
-        keys = list(map(digit_key, lines))
+        keys = digit_keys(lines)
         found: list[Template | None] = list(map(self._by_digits.get, keys))
         if None in found:
             for index, template in enumerate(found):
@@ -165,23 +172,22 @@ class TemplateMiner:
         runs = digit_run_key(line)
         template = self._by_runs.get(runs)
         if template is None:
-            tokens, spans = tokenize(line[:MAX_LINE_CHARS])
+            tokens, spaced = tokenize(line[:MAX_LINE_CHARS])
             if len(tokens) > MAX_TOKENS:
-                tokens = (*tokens[: MAX_TOKENS - 1], VAR)
-                spans = (*spans[: MAX_TOKENS - 1], (spans[MAX_TOKENS - 1][0], spans[-1][1]))
+                tokens, spaced = (*tokens[: MAX_TOKENS - 1], VAR), spaced[:MAX_TOKENS]
             template = self._by_signature.get(tokens)
             if template is None:
-                template = self._place(tokens, spans)
+                template = self._place(tokens, spaced)
                 self._remember(self._by_signature, tokens, template)
             self._remember(self._by_runs, runs, template)
         self._remember(self._by_digits, digits, template)
         return template
 
-    def _place(self, tokens: tuple[str, ...], spans: tuple[tuple[int, int], ...]) -> Template:
+    def _place(self, tokens: tuple[str, ...], spaced: tuple[bool, ...]) -> Template:
         best: Template | None = None
         best_share = -1.0
         merged: list[str] | None = None
-        merged_spans: Sequence[tuple[int, int]] = spans
+        merged_spaced: Sequence[bool] = spaced
         for candidate in self._by_length.get(len(tokens), ()):
             share, generalized = compare_same_length(candidate.shape, tokens)
             if share > best_share:
@@ -191,17 +197,17 @@ class TemplateMiner:
             for gap in range(1, MAX_LENGTH_GAP + 1):
                 for length in (len(tokens) - gap, len(tokens) + gap):
                     for candidate in self._by_length.get(length, ()):
-                        share, generalized, gen_spans = compare_aligned(
-                            candidate.shape, tokens, spans
+                        share, generalized, gen_spaced = compare_aligned(
+                            candidate.shape, tokens, spaced
                         )
-                        if generalized is not None and gen_spans is not None and share > best_share:
+                        if generalized is not None and gen_spaced is not None and share > best_share:
                             best, best_share = candidate, share
-                            merged, merged_spans = generalized, gen_spans
+                            merged, merged_spaced = generalized, gen_spaced
         if best is not None and merged is not None:
             if tuple(merged) != best.shape.tokens:
-                self._reshape(best, merged, render(merged, merged_spans))
+                self._reshape(best, merged, render(merged, merged_spaced))
             return best
-        return self._create(tokens, render(tokens, spans))
+        return self._create(tokens, render(tokens, spaced))
 
     def _create(self, tokens: tuple[str, ...], text: str) -> Template:
         if len(self._templates) >= self.max_templates:
