@@ -59,6 +59,8 @@ class Settings:
     # `vigil ask`: the overall deadline; triage enrichment: its deadline after the failure.
     ask_deadline_s: float = 30.0
     enrich_deadline_s: float = 3.0
+    # `[[logs.follow]]` tables (path = "...", or kind = "journald"), validated by vigil.app.
+    log_follow: tuple[Mapping[str, Any], ...] = field(default_factory=tuple)
 
     @property
     def db_path(self) -> Path:
@@ -164,6 +166,12 @@ def load_settings(
         for key in ("ask_deadline_s", "enrich_deadline_s"):
             if key in reasoning:
                 changes[key] = _coerce(key, reasoning[key], f"config.toml [reasoning] {key}")
+    logs = document.get("logs", {})
+    if isinstance(logs, dict) and "follow" in logs:
+        follow = logs["follow"]
+        if not isinstance(follow, list) or not all(isinstance(f, dict) for f in follow):
+            raise ConfigError("config.toml: [[logs.follow]] must be a list of tables")
+        changes["log_follow"] = tuple(follow)
     local_env = environ.get("VIGIL_LOCAL_ONLY", "").strip().lower()
     if local_env:
         if local_env not in ("1", "true", "yes", "0", "false", "no"):

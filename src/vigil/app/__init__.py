@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from vigil.handlers.triage import Diagnosis, Triage
     from vigil.memory.history import RunHistory
     from vigil.memory.knowledge import KnowledgeBase
+    from vigil.memory.logstate import LogState
     from vigil.memory.receipts import ReceiptStore
     from vigil.reasoning.chain import FallbackChain
     from vigil.reasoning.workspace import Workspace
@@ -157,6 +158,13 @@ class Vigil:
         return RunHistory(self.log)
 
     @cached_property
+    def log_state(self) -> LogState:
+        """Templates and read positions of followed logs."""
+        from vigil.memory.logstate import LogState
+
+        return LogState(self.db)
+
+    @cached_property
     def knowledge(self) -> KnowledgeBase:
         from vigil.memory.knowledge import KnowledgeBase
 
@@ -248,7 +256,7 @@ class Vigil:
 
     def ensure_schema(self) -> None:
         """Apply every namespace's migrations (the daemon does this at start)."""
-        _ = self.history, self.knowledge, self.receipts
+        _ = self.history, self.knowledge, self.receipts, self.log_state
 
     # -- publishing from this process ------------------------------------------------------------
 

@@ -49,6 +49,7 @@ from vigil.reliability.supervisor import Spec, Supervisor
 log = logging.getLogger("vigil.daemon")
 
 BUS_HEARTBEAT_S = 10.0
+LOG_HEARTBEAT_S = 30.0  # a follower beats at least every 5 s while idle
 STAGE_HTTP, STAGE_BUS, STAGE_PROBES = 3, 1, 0
 
 
@@ -85,6 +86,7 @@ class Daemon:
         self._reports: set[asyncio.Task[Any]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self.chain: FallbackChain | None = None
+        self.log_streams: list[Any] = []
         self.vigil.record_breaker_changes = False  # published right away below instead
         self.vigil.breakers.on_change(self._breaker_changed)
         self.vigil.breakers.on_call(self._dependency_called)
@@ -277,6 +279,7 @@ class Daemon:
         http = HttpComponent(app, self.settings.host, listener)
         self.port = http.port
         self.supervisor.add(Spec("http", http, stage=STAGE_HTTP))
+        self._add_log_streams()
         self.supervisor.add(Spec("storage", self.storage, heartbeat=60.0, stage=STAGE_PROBES))
         self.supervisor.add(
             Spec(
@@ -289,6 +292,29 @@ class Daemon:
             )
             self.supervisor.add(
                 Spec("systemd.watchdog", watchdog, required=False, stage=STAGE_PROBES)
+            )
+
+    def _add_log_streams(self) -> None:
+        """``[[logs.follow]]``: one supervised component per followed log."""
+        from vigil.app.logfollow import LogStream, follow_specs
+
+        for spec in follow_specs(self.settings):
+            stream = LogStream(
+                spec,
+                event_log=self.vigil.log,
+                state=self.vigil.log_state,
+                clock=self.clock,
+                wake=self.bus.wake,
+            )
+            self.log_streams.append(stream)
+            self.supervisor.add(
+                Spec(
+                    f"logs:{spec.label}",
+                    stream,
+                    heartbeat=LOG_HEARTBEAT_S,
+                    required=False,
+                    stage=STAGE_BUS,
+                )
             )
 
     async def _wait_until_running(self, timeout: float = 30.0) -> None:

@@ -109,10 +109,12 @@ def build_parser() -> Parser:
     deadletters.set_defaults(func=_lazy("vigil.cli.events", "cmd_dead_letters"))
 
     from vigil.cli.kb import add_parser as add_kb
+    from vigil.cli.logs import add_parser as add_logs
     from vigil.cli.stats import add_parser as add_stats
 
     add_kb(sub)
     add_stats(sub)
+    add_logs(sub)
     return parser
 
 

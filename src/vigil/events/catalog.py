@@ -27,6 +27,8 @@ NOTIFICATION_REQUESTED = "notification.requested"
 BREAKER_OPENED = "breaker.opened"
 BREAKER_HALF_OPENED = "breaker.half_opened"
 BREAKER_CLOSED = "breaker.closed"
+LOG_ANOMALY_DETECTED = "log.anomaly.detected"
+LOG_ANOMALY_KINDS = ("new_template", "rate_spike", "error_burst")
 
 
 class GitState(TypedDict, total=False):
@@ -74,6 +76,19 @@ class TriageCompleted(TypedDict):
     elapsed_ms: float
 
 
+class LogAnomalyDetected(TypedDict):
+    """Payload of ``log.anomaly.detected``: what is unusual in a followed log, with the evidence
+    (sample lines) and the baseline it was judged against. ``subject`` is the path."""
+
+    path: str
+    kind: str  # one of LOG_ANOMALY_KINDS
+    template: str
+    template_id: NotRequired[str]
+    samples: list[str]
+    baseline: dict[str, Any]
+    level: NotRequired[str | None]
+
+
 _FIELD_TYPES: dict[str, dict[str, tuple[type, ...]]] = {
     BUILD_RUN_STARTED: {"command": (str,), "cwd": (str,), "argv": (list,)},
     BUILD_RUN_PASSED: {
@@ -91,6 +106,13 @@ _FIELD_TYPES: dict[str, dict[str, tuple[type, ...]]] = {
         "duration_ms": (int, float),
         "output_tail": (str,),
         "git": (dict, type(None)),
+    },
+    LOG_ANOMALY_DETECTED: {
+        "path": (str,),
+        "kind": (str,),
+        "template": (str,),
+        "samples": (list,),
+        "baseline": (dict,),
     },
 }
 
