@@ -24,7 +24,13 @@ from typing import IO, Any
 
 from vigil.config import Settings
 from vigil.errors import InputError, NotFoundError
-from vigil.parsing.loglines import RecordJoiner, clean, decode, parse_record
+from vigil.parsing.loglines import (
+    RecordJoiner,
+    clean,
+    decode,
+    parse_record,
+    strip_syslog_head,
+)
 from vigil.parsing.logsummary import SummaryBuilder, written_summary
 from vigil.parsing.templates import Template, TemplateMiner
 
@@ -82,22 +88,21 @@ def templates(path: str) -> Iterator[tuple[str, Template]]:
 
 
 def _message(line: str) -> str:
-    stripped = line.lstrip()
-    if stripped.startswith("{"):
+    if line.lstrip().startswith("{"):
         return parse_record(line).headline
-    return line
+    return strip_syslog_head(line)
 
 
 def summarize(
-    path: str, stored: list[Any] | None = None
+    path: str, stored: list[Any] | None = None, year: int | None = None
 ) -> tuple[dict[str, Any], TemplateMiner]:
-    """The summary of a file (numbers only; see :func:`written`)."""
+    """The summary of a file (numbers only; see :func:`written`). ``year``: for syslog times."""
     from vigil.app.logfollow import to_records
 
     records = to_records(stored or [])
     miner = TemplateMiner(records)
     builder = SummaryBuilder(known=frozenset(r.id for r in records))
-    joiner = RecordJoiner()
+    joiner = RecordJoiner(year)
     for chunk in read_lines(path):
         batch = []
         for line in chunk:

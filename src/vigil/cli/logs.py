@@ -69,7 +69,7 @@ def cmd_summarize(args: argparse.Namespace) -> int:
             stored = vigil.log_state.templates()
         except StorageError:
             stored = []  # a home that cannot be written: summarize without the stored ones
-        summary, _ = summarize(args.file, stored)
+        summary, _ = summarize(args.file, stored, year=vigil.clock.now().year)
         chain = None
         if model_enabled(vigil.settings) and summary["records"]:
             from pathlib import Path

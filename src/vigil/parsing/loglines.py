@@ -7,8 +7,9 @@
   (``ERROR``, ``warn``, ``E``...) in the line's head, and words like ``Exception`` or ``failed``
   in the message count as error or warning when no level is given.
 * **Records.** A line that starts with white space, ``Caused by:``, ``... 12 more``,
-  ``Traceback (most recent call last):`` or the exception line that ends a Python traceback belongs
-  to the record before it (:class:`RecordJoiner`).
+  ``Traceback (most recent call last):``, a Java exception (``java.io.IOException: ...``) or the
+  exception line that ends a Python traceback belongs to the record before it
+  (:class:`RecordJoiner`).
 * **Bad input.** Bytes that are not UTF-8 become U+FFFD, NULs and other control characters are
   dropped, and a record is cut at ``MAX_RECORD_CHARS``.
 """
@@ -79,8 +80,15 @@ _CONTINUATION = re.compile(
     r"Traceback \(most recent call last\):|During handling of the above exception|"
     r"The above exception was the direct cause)"
 )
+_JAVA_EXCEPTION = re.compile(r"^(?:[a-z_$][\w$]*\.)+[A-Z][\w$]*(?:Exception|Error|Throwable)\b")
 _PY_EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Warning)\b")
 
+# A syslog line's head: its time and host, before "program[pid]: message".
+_SYSLOG_HEAD = re.compile(
+    r"^(?:<\d{1,3}>)?(?:[A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2}"
+    r"|\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?)"
+    r" \S+ (?=[\w./-]+(?:\[\d+\])?: )"
+)
 _MESSAGE_KEYS = ("message", "msg", "MESSAGE", "log", "text", "event", "body", "Message")
 _LEVEL_KEYS = ("level", "severity", "levelname", "lvl", "log.level", "PRIORITY", "Level")
 _TIME_KEYS = ("time", "timestamp", "ts", "@timestamp", "datetime", "__REALTIME_TIMESTAMP", "t")
@@ -121,12 +129,12 @@ class LogRecord:
 
     @property
     def headline(self) -> str:
-        """The line that names the record: its first, or for a bare Python traceback its last
-        (the exception)."""
+        """The line to mine: the first (less a syslog time and host), or for a bare Python
+        traceback its last (the exception)."""
         first, _, rest = self.message.partition("\n")
         if rest and first.startswith("Traceback (most recent call last):"):
             return rest.rsplit("\n", 1)[-1]
-        return first
+        return strip_syslog_head(first)
 
     @property
     def rank(self) -> int:
@@ -137,6 +145,14 @@ class LogRecord:
     def severe(self) -> bool:
         """Warning or worse."""
         return self.rank >= WARNING_RANK
+
+
+def strip_syslog_head(line: str) -> str:
+    """``sshd[42]: Failed ...`` from ``Dec 10 06:55:46 host sshd[42]: Failed ...``: the time and
+    host say nothing about the message, and mining on the program name first keeps programs
+    apart."""
+    match = _SYSLOG_HEAD.match(line)
+    return line[match.end() :] if match else line
 
 
 def clean(text: str) -> str:
@@ -152,20 +168,22 @@ def decode(data: bytes) -> str:
     return data.decode("utf-8", errors="replace")
 
 
-def parse_record(text: str, *, lines: int = 1, truncated: bool = False) -> LogRecord:
+def parse_record(
+    text: str, *, lines: int = 1, truncated: bool = False, year: int | None = None
+) -> LogRecord:
     """The record for ``text`` (one line, or a first line and its continuations)."""
     if len(text) > MAX_RECORD_CHARS:
         text, truncated = text[:MAX_RECORD_CHARS], True
     first = text.split("\n", 1)[0]
     stripped = first.lstrip()
     if stripped.startswith("{") and stripped.rstrip().endswith("}"):
-        record = _json_record(stripped, text, lines, truncated)
+        record = _json_record(stripped, text, lines, truncated, year)
         if record is not None:
             return record
     return LogRecord(
         message=text,
         level=level_of(first),
-        time=time_of(first),
+        time=time_of(first, year),
         raw=text,
         lines=lines,
         truncated=truncated,
@@ -189,7 +207,8 @@ def level_of(line: str) -> str | None:
 
 
 def time_of(line: str, year: int | None = None) -> datetime | None:
-    """The first timestamp in the line's head, as UTC (naive times are taken as UTC)."""
+    """The first timestamp in the line's head, as UTC (naive times are taken as UTC; a syslog
+    time has no year: ``year``, the caller's current one, else 1970)."""
     head = line[:80]
     for pattern, kind in _TIMESTAMP_RES:
         match = pattern.search(head)
@@ -215,7 +234,9 @@ def time_of(line: str, year: int | None = None) -> datetime | None:
     return None
 
 
-def _json_record(first: str, text: str, lines: int, truncated: bool) -> LogRecord | None:
+def _json_record(
+    first: str, text: str, lines: int, truncated: bool, year: int | None
+) -> LogRecord | None:
     try:
         data = json.loads(first)
     except ValueError:
@@ -234,7 +255,7 @@ def _json_record(first: str, text: str, lines: int, truncated: bool) -> LogRecor
     return LogRecord(
         message=clean(message) + ("\n" + rest if rest else ""),
         level=level,
-        time=_json_time(_first(data, _TIME_KEYS)),
+        time=_json_time(_first(data, _TIME_KEYS), year),
         raw=text,
         lines=lines,
         truncated=truncated,
@@ -263,7 +284,7 @@ def _json_level(value: Any) -> str | None:
     return _LEVEL_WORDS.get(str(value).strip().lower())
 
 
-def _json_time(value: Any) -> datetime | None:
+def _json_time(value: Any, year: int | None) -> datetime | None:
     if value is None or isinstance(value, bool):
         return None
     try:
@@ -275,7 +296,7 @@ def _json_time(value: Any) -> datetime | None:
             elif number > 1e11:
                 number /= 1e3
             return datetime.fromtimestamp(number, tz=UTC)
-        return time_of(str(value))
+        return time_of(str(value), year)
     except (ValueError, OverflowError, OSError):
         return None
 
@@ -288,7 +309,8 @@ class RecordJoiner:
     is complete for lack of more input (a follower flushes after a short quiet spell).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, year: int | None = None) -> None:
+        self.year = year
         self._lines: list[str] = []
         self._in_traceback = False
         self._truncated = False
@@ -316,7 +338,9 @@ class RecordJoiner:
         if not self._lines:
             return []
         text = "\n".join(self._lines)
-        record = parse_record(text, lines=len(self._lines), truncated=self._truncated)
+        record = parse_record(
+            text, lines=len(self._lines), truncated=self._truncated, year=self.year
+        )
         self._lines = []
         self._in_traceback = False
         self._truncated = False
@@ -325,7 +349,7 @@ class RecordJoiner:
     def _continues(self, line: str) -> bool:
         if not line.strip():
             return False
-        if _CONTINUATION.match(line):
+        if _CONTINUATION.match(line) or _JAVA_EXCEPTION.match(line):
             if line.startswith("Traceback"):
                 self._in_traceback = True
             return True
