@@ -9,10 +9,11 @@ template takes a variable, but only where a variable is plausible:
 * the line has a variable there (the template's word was one value of it), or both are
   identifiers (``chrome.exe`` / ``java.exe``, ``com.a.B`` / ``com.c.D``): always;
 * two plain words (``root`` / ``admin``): at most one such pair per line, never among the
-  template's first two words (the verb and subject of a message, Drain's insight), and never
-  before a fixed tail: not when three words follow before the next variable, or two words up
-  to the end (``VM Resumed (Lifecycle Event)`` and ``VM Paused (Lifecycle Event)`` are two
-  messages, ``user root by`` and ``user news by`` one);
+  template's first two words (the verb and subject of a message, Drain's insight), never
+  inside a fixed phrase (three words or more follow it before the next variable or the end:
+  ``stored as bytes in memory (estimated size`` and ``stored as values ...`` are two messages,
+  ``user alice logged in`` and ``user bob logged in`` one), and never when one of them is a
+  past participle (``VM Resumed`` / ``VM Paused``: what happened is the message, not a value);
 * punctuation must match exactly: it is the message's structure.
 
 **Different lengths, by alignment** (variable-length values: a host name with or without
@@ -35,11 +36,19 @@ from vigil.parsing.logtokens import VAR, is_delimiter
 SAME_LENGTH_SHARE = 0.7
 ALIGNED_SHARE = 0.8
 HEAD_WORDS = 2
-FIXED_RUN = 3  # words before the next variable that make a phrase
-FIXED_TAIL = 2  # words up to the end that make a phrase
+FIXED_RUN = 3  # words after a word, up to the next variable or the end, that make it a phrase
 MAX_WORD_SWAPS = 1
 MAX_LENGTH_GAP = 4  # tokens
 MAX_ALIGN_TOKENS = 96
+
+EVENT_VERBS = True  # the past-participle rule (a switch for the benchmark's ablations)
+_VERB = re.compile(r"[A-Za-z]{2,}ed[.,;:!]?")
+
+
+def _is_event_verb(word: str) -> bool:
+    """``Started``, ``destroyed.``: a past participle names what happened, not a value."""
+    return _VERB.fullmatch(word) is not None
+
 
 _IDENT = re.compile(r"[\W_]*\w[\w-]*(?:[./\\@][\w-]+)+[\W_]*")
 
@@ -74,14 +83,13 @@ class Shape:
             words += 1
             if words <= HEAD_WORDS:
                 continue
-            run, tail = 0, True
+            run = 0
             for later in toks[i + 1 :]:
                 if later == VAR:
-                    tail = False
                     break
                 if not is_delimiter(later):
                     run += 1
-            swappable[i] = run < (FIXED_TAIL if tail else FIXED_RUN)
+            swappable[i] = run < FIXED_RUN
         wordset = frozenset(t for t in toks if is_word(t))
         return cls(toks, words, tuple(swappable), wordset)
 
@@ -114,6 +122,8 @@ def compare_same_length(shape: Shape, line: Sequence[str]) -> tuple[float, list[
         if b != VAR and not (is_identifier(a) and is_identifier(b)):
             swaps += 1
             if swaps > MAX_WORD_SWAPS or not shape.swappable[i]:
+                return -1.0, None
+            if EVENT_VERBS and (_is_event_verb(a) or _is_event_verb(b)):
                 return -1.0, None
         merged.append(VAR)
     return same / shape.words, merged
