@@ -173,12 +173,19 @@ def cmd_follow(args: argparse.Namespace) -> int:
 
         async def main() -> None:
             loop = asyncio.get_running_loop()
-            task = asyncio.current_task()
+            task = asyncio.create_task(stream.run())
             for signum in (signal.SIGINT, signal.SIGTERM):
                 with contextlib.suppress(RuntimeError, ValueError):
-                    loop.add_signal_handler(signum, task.cancel if task else lambda: None)
+                    loop.add_signal_handler(signum, task.cancel)
+            while stream.follower is None or not stream.follower.ready.is_set():
+                if task.done():
+                    break
+                await asyncio.sleep(0.01)
+            if not task.done():
+                where = "its start" if args.from_start else "its end"
+                print(f"vigil: following {spec.label} from {where}", file=sys.stderr, flush=True)
             with contextlib.suppress(asyncio.CancelledError):
-                await stream.run()
+                await task
 
         asyncio.run(main())
     return 0
