@@ -41,7 +41,8 @@ def append(path: Path, text: str) -> None:
 async def following(
     path: Path, collector: Collector, **options: object
 ) -> AsyncIterator[FileFollower]:
-    follower = FileFollower(path, collector, quiet_s=0.01, **options)  # type: ignore[arg-type]
+    options.setdefault("quiet_s", 0.01)
+    follower = FileFollower(path, collector, **options)  # type: ignore[arg-type]
     task = asyncio.create_task(follower.run())
     try:
         await eventually(lambda: follower.ready.is_set() or task.done())
@@ -136,6 +137,21 @@ async def test_multi_line_records_are_joined(tmp_path: Path) -> None:
         append(log, "ERROR boom\n\tat a.B.c(B.java:1)\n\tat a.B.d(B.java:2)\nINFO next\n")
         await eventually(lambda: len(got.records) == 2)
     assert got.records[0].lines == 3 and got.records[0].level == "error"
+
+
+async def test_a_continuation_written_a_moment_later_still_joins(tmp_path: Path) -> None:
+    """A record stays open for the quiet period: a stack frame written 5 ms after its first
+    line joins it, whatever wake-ups the kernel sends in between."""
+    log = tmp_path / "app.log"
+    log.write_text("")
+    got = Collector()
+    async with following(log, got, quiet_s=0.2):
+        with log.open("a", buffering=1) as handle:
+            handle.write("ERROR boom\n")
+            await asyncio.sleep(0.005)
+            handle.write("\tat a.B.c(B.java:1)\n")
+        await eventually(lambda: len(got.records) == 1)
+    assert got.records[0].lines == 2
 
 
 async def test_restart_resumes_exactly_where_it_stopped(tmp_path: Path) -> None:

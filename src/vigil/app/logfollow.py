@@ -140,8 +140,10 @@ class LogStream:
         printer: Printer | None = None,
         resume: bool = True,
         quiet_s: float | None = None,
+        detector_options: Mapping[str, Any] | None = None,
     ) -> None:
         self.spec = spec
+        self.detector_options = dict(detector_options or {})
         self.log = event_log
         self.db = event_log.db
         self.state = state
@@ -169,7 +171,9 @@ class LogStream:
         stored = await self.db.call(self.state.templates, self.spec.stream)
         self.miner = TemplateMiner(to_records(stored))
         self._known = {t.template_id for t in stored}
-        self.detector = AnomalyDetector(self.spec.label, self.clock, known_templates=len(stored))
+        self.detector = AnomalyDetector(
+            self.spec.label, self.clock, known_templates=len(stored), **self.detector_options
+        )
         position: Position | None = None
         if self.resume:
             saved = await self.db.call(self.state.offset, self.spec.stream)

@@ -20,6 +20,8 @@ Sections, in run order (one module each)::
     ask            `vigil ask` answered by rules, end to end; skipping an open breaker
     reasoning      the embedded model on real failures (fix picked, file named, enrichment
                    latency and valid JSON) vs a keyword matcher and a template summary
+    logs           log template grouping accuracy (loghub) and lines/s vs drain3; a line
+                   appended to a followed file -> its anomaly on the bus (p99)
 
 Report shape::
 
@@ -54,6 +56,7 @@ SECTIONS: tuple[str, ...] = (
     "redact",
     "ask",
     "reasoning",
+    "logs",
 )
 
 __all__ = ["SECTIONS"]

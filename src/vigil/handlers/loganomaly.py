@@ -101,11 +101,13 @@ class AnomalyDetector:
         *,
         window_s: float = WINDOW_S,
         known_templates: int = 0,
+        new_per_window: int = NEW_PER_WINDOW,
     ) -> None:
         self.path = path
         self.clock = clock
         self.window_s = window_s
         self.known = known_templates
+        self.new_per_window = new_per_window
         self._origin = clock.monotonic()
         self._rates: dict[str, _Rate] = {}
         self._errors = _Rate(factor=BURST_FACTOR, floor=BURST_MIN)
@@ -168,7 +170,7 @@ class AnomalyDetector:
         if window != self._new_window:
             self._new_window, self._new_count = window, 0
         self._new_count += 1
-        if self._new_count > NEW_PER_WINDOW:
+        if self._new_count > self.new_per_window:
             self.suppressed += 1
             return []
         return [

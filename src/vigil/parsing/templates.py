@@ -33,6 +33,7 @@ from vigil.parsing.logmatch import (
     Shape,
     compare_aligned,
     compare_same_length,
+    is_identifier,
 )
 from vigil.parsing.logtokens import (
     VAR,
@@ -99,6 +100,9 @@ class TemplateMiner:
     ) -> None:
         self.max_templates = max_templates
         self._templates: list[Template] = []
+        # (length, first token) -> templates; first token "*" when it is a variable or an
+        # identifier (those may take any first token), see _candidates.
+        self._by_head: dict[tuple[int, str], list[Template]] = {}
         self._by_length: dict[int, list[Template]] = {}
         self._by_digits: dict[str, Template] = {}
         self._by_runs: dict[str, Template] = {}
@@ -188,7 +192,7 @@ class TemplateMiner:
         best_share = -1.0
         merged: list[str] | None = None
         merged_spaced: Sequence[bool] = spaced
-        for candidate in self._by_length.get(len(tokens), ()):
+        for candidate in self._candidates(len(tokens), tokens):
             share, generalized = compare_same_length(candidate.shape, tokens)
             if share > best_share:
                 best, best_share, merged = candidate, share, generalized
@@ -196,7 +200,7 @@ class TemplateMiner:
             best, best_share = None, -1.0
             for gap in range(1, MAX_LENGTH_GAP + 1):
                 for length in (len(tokens) - gap, len(tokens) + gap):
-                    for candidate in self._by_length.get(length, ()):
+                    for candidate in self._candidates(length, tokens):
                         share, generalized, gen_spaced = compare_aligned(
                             candidate.shape, tokens, spaced
                         )
@@ -226,16 +230,30 @@ class TemplateMiner:
 
     def _reshape(self, template: Template, tokens: Sequence[str], text: str) -> None:
         old = len(template.shape.tokens)
+        old_head = _head(template.shape.tokens)
         template.shape = Shape.of(tokens)
         template.text = text
         if len(tokens) != old:
             self._by_length[old].remove(template)
             self._by_length.setdefault(len(tokens), []).append(template)
+        if len(tokens) != old or old_head != _head(template.shape.tokens):
+            self._by_head[(old, old_head)].remove(template)
+            self._by_head.setdefault(_key(template.shape.tokens), []).append(template)
         self.changed.add(template.id)
 
     def _add_template(self, template: Template) -> None:
         self._templates.append(template)
         self._by_length.setdefault(len(template.shape.tokens), []).append(template)
+        self._by_head.setdefault(_key(template.shape.tokens), []).append(template)
+
+    def _candidates(self, length: int, tokens: tuple[str, ...]) -> list[Template]:
+        """Templates of ``length`` that ``tokens`` could belong to: a plain first word must be the
+        template's own first token (the comparisons never let a first word go), unless that is a
+        variable or an identifier."""
+        head = _head(tokens)
+        if head == "*":
+            return self._by_length.get(length, [])
+        return self._by_head.get((length, head), []) + self._by_head.get((length, "*"), [])
 
     def _restore(self, record: TemplateRecord) -> None:
         template = Template(
@@ -261,6 +279,15 @@ class TemplateMiner:
             cache.clear()
         cache[key] = template
 
+
+
+def _head(tokens: Sequence[str]) -> str:
+    first = tokens[0] if tokens else VAR
+    return "*" if first == VAR or is_identifier(first) else first
+
+
+def _key(tokens: Sequence[str]) -> tuple[int, str]:
+    return len(tokens), _head(tokens)
 
 
 def _record(template: Template) -> TemplateRecord:

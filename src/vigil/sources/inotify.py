@@ -131,19 +131,17 @@ class DirectoryWatch:
         if self._loop is None:
             self._loop = loop
             loop.add_reader(self.fd, self._readable)
-        found = self.read()
-        if found:
-            return found
-        self._ready.clear()
-        try:
-            if timeout is None:
-                await self._ready.wait()
-            else:
-                async with asyncio.timeout(timeout):
-                    await self._ready.wait()
-        except TimeoutError:
-            return []
-        return self.read()
+        deadline = None if timeout is None else loop.time() + timeout
+        while True:
+            found = self.read()
+            if found:
+                return found
+            self._ready.clear()
+            try:
+                async with asyncio.timeout_at(deadline):
+                    await self._ready.wait()  # a wake with nothing to read waits on
+            except TimeoutError:
+                return []
 
     def close(self) -> None:
         if self.fd < 0:

@@ -47,7 +47,7 @@ log = logging.getLogger("vigil.sources.logs")
 MAX_LINE_BYTES = 1024 * 1024  # a longer line is cut: its first KEEP_BYTES are kept
 KEEP_BYTES = 64 * 1024
 READ_CHUNK = 1024 * 1024
-QUIET_S = 0.02
+QUIET_S = 0.01
 ROTATED_GRACE_S = 2.0  # how long a renamed file is still read for late writes
 IDLE_BEAT_S = 5.0
 
