@@ -1,4 +1,4 @@
-"""Following real files under a live follower: appends, rotation, truncation, restarts, bad input."""
+"""Real files under a live follower: appends, rotation, truncation, restarts, bad input."""
 
 from __future__ import annotations
 

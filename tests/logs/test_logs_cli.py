@@ -69,7 +69,9 @@ def test_summarize_reports_span_rate_templates_errors_and_what_is_new(
     ("target", "message"),
     [("missing.log", "no such file"), (".", "is a directory")],
 )
-def test_bad_files_are_one_clear_line(home: Path, tmp_path: Path, target: str, message: str) -> None:
+def test_bad_files_are_one_clear_line(
+    home: Path, tmp_path: Path, target: str, message: str
+) -> None:
     """A missing file or a directory: one line on stderr, non-zero exit, no traceback."""
     for command in ("templates", "summarize"):
         done = vigil("logs", command, str(tmp_path / target), home=home)
@@ -148,7 +150,9 @@ def test_the_daemon_follows_configured_logs(home: Path, tmp_path: Path) -> None:
 def _read_up_to(home: Path, log: Path) -> int | None:
     """The stored read position of ``log`` (what a restart resumes from)."""
     with sqlite3.connect(home / "vigil.db") as conn:
-        row = conn.execute("SELECT offset FROM log_offsets WHERE stream = ?", (str(log),)).fetchone()
+        row = conn.execute(
+            "SELECT offset FROM log_offsets WHERE stream = ?", (str(log),)
+        ).fetchone()
     return None if row is None else int(row[0])
 
 

@@ -78,7 +78,9 @@ async def test_anomalies_templates_and_positions_are_stored(
         assert position is not None and position.offset == log.stat().st_size
 
 
-async def test_a_restart_resumes_without_loss_or_repeats(settings: Settings, tmp_path: Path) -> None:
+async def test_a_restart_resumes_without_loss_or_repeats(
+    settings: Settings, tmp_path: Path
+) -> None:
     """Lines written while the stream was down are read once after the restart; known templates
     are not new again."""
     log = tmp_path / "app.log"

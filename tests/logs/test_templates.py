@@ -33,7 +33,9 @@ def test_numbers_ids_paths_and_times_are_variables() -> None:
 
 def test_empty_brackets_are_an_empty_value() -> None:
     """``()`` and ``(host)`` give the same shape, so they can share a template."""
-    assert tokens("connection from 1.2.3.4 () at 1") == tokens("connection from 1.2.3.4 (dsl-42.example.net) at 1")
+    assert tokens("connection from 1.2.3.4 () at 1") == tokens(
+        "connection from 1.2.3.4 (dsl-42.example.net) at 1"
+    )
 
 
 def test_lists_of_any_length_are_one_variable() -> None:
@@ -44,7 +46,9 @@ def test_lists_of_any_length_are_one_variable() -> None:
 
 @settings(max_examples=200, deadline=None)
 @given(st.text(alphabet="ab1 0=.:/-[]()x9Z", max_size=40), st.randoms(use_true_random=False))
-def test_tokens_depend_on_the_shape_of_digits_not_their_values(text: str, rnd: random.Random) -> None:
+def test_tokens_depend_on_the_shape_of_digits_not_their_values(
+    text: str, rnd: random.Random
+) -> None:
     """Changing which digits a line holds never changes its tokens (the caches rely on it)."""
     other = "".join(rnd.choice("0123456789") if ch.isdigit() else ch for ch in text)
     assert tokenize(text) == tokenize(other)

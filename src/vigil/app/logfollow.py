@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,11 +91,11 @@ def parse_spec(table: Mapping[str, Any], origin: str) -> FollowSpec:
         stream = JOURNALD + (":" + ",".join(sorted(units)) if units else "")
         return FollowSpec(JOURNALD, stream, units=tuple(units), command=tuple(command))
     if kind != "file":
-        raise ConfigError(f"{origin}: kind must be \"file\" or \"journald\", got {kind!r}")
+        raise ConfigError(f'{origin}: kind must be "file" or "journald", got {kind!r}')
     raw = table.get("path")
     if not isinstance(raw, str) or not raw.strip():
         raise ConfigError(f"{origin}: path must be a file path")
-    path = Path(os.path.abspath(Path(raw).expanduser()))
+    path = Path(raw).expanduser().absolute()  # not resolved: a symlink is followed by name
     return FollowSpec("file", str(path), path=path, from_start=from_start)
 
 
@@ -189,7 +188,7 @@ class LogStream:
                 **extra,
             )
         else:
-            assert self.spec.path is not None  # noqa: S101 - a file spec always has one
+            assert self.spec.path is not None
             self.follower = FileFollower(
                 self.spec.path,
                 self._batch,
@@ -204,7 +203,7 @@ class LogStream:
         log.warning(message, extra={"stream": self.spec.label})
 
     async def _batch(self, records: list[LogRecord], position: Position) -> None:
-        assert self.detector is not None  # noqa: S101 - set by run()
+        assert self.detector is not None
         now = isoformat(self.clock.now())
         templates = self.miner.add_many([r.headline for r in records], when=now)
         events: list[Event] = []

@@ -83,8 +83,7 @@ def templates(path: str) -> Iterator[tuple[str, Template]]:
     miner = TemplateMiner()
     for chunk in read_lines(path):
         messages = [_message(line) for line in chunk]
-        for line, template in zip(chunk, miner.add_many(messages), strict=True):
-            yield line, template
+        yield from zip(chunk, miner.add_many(messages), strict=True)
 
 
 def _message(line: str) -> str:
@@ -124,8 +123,8 @@ def _mine(miner: TemplateMiner, builder: SummaryBuilder, records: list[Any]) -> 
 
 def model_enabled(settings: Settings) -> bool:
     """Whether the step ``logs_summary`` may use a model (off unless configured)."""
-    steps = getattr(settings, "embedded_steps", None)
-    return bool(steps) and STEP in steps
+    steps = getattr(settings, "embedded_steps", None) or ()
+    return STEP in steps
 
 
 async def written(summary: dict[str, Any], chain: Any | None) -> dict[str, Any]:

@@ -153,7 +153,9 @@ def _throughput(root: Path, names: list[str], result: Result, ctx: Context) -> N
     result.ratio["stream_vs_drain3"] = stats.ratio(steady["median"], drain_steady["median"])
     ctx.say(f"logs: stream {steady['median']} lines/s, drain3 {drain_steady['median']}")
     result.checks.append(Check("cold_lines_per_s", float(cold), ">=", TARGET_LINES_PER_S))
-    result.checks.append(Check("cold_vs_drain3", result.ratio["cold_vs_drain3"], ">=", TARGET_RATIO))
+    result.checks.append(
+        Check("cold_vs_drain3", result.ratio["cold_vs_drain3"], ">=", TARGET_RATIO)
+    )
 
 
 async def _follow(ctx: Context, samples: int) -> dict[str, Any]:

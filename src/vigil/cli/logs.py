@@ -19,8 +19,9 @@ def add_parser(subparsers: argparse._SubParsersAction[P]) -> P:
     templates = sub.add_parser("templates", help="the template of every line of a log")
     templates.add_argument("file", metavar="FILE", help="the log ('-': stdin)")
     templates.add_argument(
-        "--jsonl", action="store_true", help='one JSON object per line: {"line", "template_id", '
-        '"template"}'
+        "--jsonl",
+        action="store_true",
+        help='one JSON object per line: {"line", "template_id", "template"}',
     )
     templates.set_defaults(func=cmd_templates)
 
@@ -29,7 +30,9 @@ def add_parser(subparsers: argparse._SubParsersAction[P]) -> P:
     summarize.add_argument("--json", action="store_true", help="print JSON")
     summarize.set_defaults(func=cmd_summarize)
 
-    follow = sub.add_parser("follow", help="follow a log like tail -F, with templates and anomalies")
+    follow = sub.add_parser(
+        "follow", help="follow a log like tail -F, with templates and anomalies"
+    )
     follow.add_argument("path", metavar="PATH", help="the log file")
     follow.add_argument("--from-start", action="store_true", help="read what is already there")
     follow.add_argument("--json", action="store_true", help="one JSON object per record")
@@ -118,6 +121,10 @@ def render(summary: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _ring(ring: Any, home: Any) -> None:
+    ring(home)  # wake the daemon, if one runs, for the anomalies just stored
+
+
 def cmd_follow(args: argparse.Namespace) -> int:
     import asyncio
     import contextlib
@@ -165,7 +172,7 @@ def cmd_follow(args: argparse.Namespace) -> int:
             event_log=vigil.log,
             state=vigil.log_state,
             clock=vigil.clock,
-            wake=lambda: ring(home),
+            wake=lambda: _ring(ring, home),
             source="vigil.cli",
             printer=show,
             resume=False,

@@ -76,7 +76,6 @@ class _Rate:
         self.samples.clear()
         self.templates.clear()
 
-
     def limit(self) -> float:
         return threshold(self.mean, self.factor, self.floor)
 

@@ -57,7 +57,16 @@ _LEVEL_WORDS = {
     "panic": "critical",
 }
 _SINGLE_LETTER = {"D": "debug", "I": "info", "W": "warning", "E": "error", "F": "critical"}
-_SYSLOG_PRIORITY = ("critical", "critical", "critical", "error", "warning", "notice", "info", "debug")
+_SYSLOG_PRIORITY = (
+    "critical",
+    "critical",
+    "critical",
+    "error",
+    "warning",
+    "notice",
+    "info",
+    "debug",
+)
 _HEAD = 96  # level words are looked for in the line's first characters
 _LEVEL_RE = re.compile(
     r"(?<![\w.-])(?:\[|<|\()?(" + "|".join(sorted(_LEVEL_WORDS, key=len, reverse=True)) + r")"
@@ -112,7 +121,8 @@ _TIMESTAMP_RES = (
         "syslog",
     ),
 )
-_MONTHS = {m: i for i, m in enumerate("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split(), 1)}
+_MONTH_NAMES = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec"
+_MONTHS = {m: i for i, m in enumerate(_MONTH_NAMES.split(), 1)}
 
 
 @dataclass(frozen=True, slots=True)

@@ -49,15 +49,14 @@ _DIGITS = re.compile(r"\d+")
 _SUBPARTS = re.compile(r"([:@#/\\])")
 _VAR_RUN = re.compile(r"(?:<\*>[:@#/\\]*)+<\*>")
 _HEX = re.compile(r"(?:0[xX])?[0-9a-fA-F]{8,}")
+_DATE_BASES = (
+    "mon tue wed thu fri sat sun jan feb mar apr may jun jul aug sep sept oct nov dec "
+    "monday tuesday wednesday thursday friday saturday sunday january february march april "
+    "june july august september october november december am pm utc gmt "
+    "pst pdt mst mdt cst cdt est edt cet cest eet eest bst ist jst"
+)
 _DATE_WORDS = frozenset(
-    word
-    for base in (
-        "mon tue wed thu fri sat sun jan feb mar apr may jun jul aug sep sept oct nov dec "
-        "monday tuesday wednesday thursday friday saturday sunday january february march april "
-        "june july august september october november december am pm utc gmt "
-        "pst pdt mst mdt cst cdt est edt cet cest eet eest bst ist jst"
-    ).split()
-    for word in (base, base.capitalize(), base.upper())
+    word for base in _DATE_BASES.split() for word in (base, base.capitalize(), base.upper())
 )
 _ZERO_DIGITS = str.maketrans("123456789", "000000000")
 _MASKED: dict[str, str] = {VAR: VAR}  # word -> token, shared: masking depends on the word alone
@@ -102,9 +101,7 @@ def tokenize(line: str) -> tuple[tuple[str, ...], tuple[bool, ...]]:
     raw: list[str] = []
     spaced: list[bool] = []
     if "/" in line or "\\" in line:
-        pieces = [
-            (gap, VAR if path else text) for gap, path, text in _WITH_PATHS.findall(line)
-        ]
+        pieces = [(gap, VAR if path else text) for gap, path, text in _WITH_PATHS.findall(line)]
     else:
         pieces = _PLAIN.findall(line)
     known = _MASKED
@@ -164,7 +161,7 @@ def is_delimiter(token: str) -> bool:
     return len(token) == 1 and token in DELIMITERS
 
 
-def render(tokens: tuple[str, ...] | list[str], spaced: tuple[bool, ...] | list[bool]) -> str:
+def render(tokens: Sequence[str], spaced: Sequence[bool]) -> str:
     """The template's text: its tokens, with one space where the line had white space."""
     parts: list[str] = []
     for i, (token, space) in enumerate(zip(tokens, spaced, strict=True)):

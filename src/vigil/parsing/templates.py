@@ -204,7 +204,11 @@ class TemplateMiner:
                         share, generalized, gen_spaced = compare_aligned(
                             candidate.shape, tokens, spaced
                         )
-                        if generalized is not None and gen_spaced is not None and share > best_share:
+                        if (
+                            generalized is not None
+                            and gen_spaced is not None
+                            and share > best_share
+                        ):
                             best, best_share = candidate, share
                             merged, merged_spaced = generalized, gen_spaced
         if best is not None and merged is not None:
@@ -278,7 +282,6 @@ class TemplateMiner:
         if len(cache) >= CACHE_LIMIT:
             cache.clear()
         cache[key] = template
-
 
 
 def _head(tokens: Sequence[str]) -> str:

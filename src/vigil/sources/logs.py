@@ -92,7 +92,9 @@ class LineSplitter:
             if self._skipping:
                 self._skipping = False
             else:
-                lines.append((decode(bytes(buffer[pos:newline])), start, self.start + newline + 1, False))
+                lines.append(
+                    (decode(bytes(buffer[pos:newline])), start, self.start + newline + 1, False)
+                )
             pos = newline + 1
         del buffer[:pos]
         self.start += pos
@@ -172,7 +174,7 @@ class FileFollower:
         poll_s: float = 1.0,
         notice: Notice = _log_notice,
     ) -> None:
-        self.path = Path(os.path.abspath(path))
+        self.path = Path(path).absolute()  # not resolved: a symlink is followed by its name
         self.on_batch = on_batch
         self.position = position
         self.from_start = from_start
@@ -312,10 +314,9 @@ class FileFollower:
                 continue
             if change.name != name:
                 continue
-            if change.mask & (inotify.IN_MOVED_FROM | inotify.IN_DELETE):
-                if self._current is not None:
-                    self._rotated.append((self._current, now))
-                    self._current = None
+            if change.mask & (inotify.IN_MOVED_FROM | inotify.IN_DELETE) and self._current:
+                self._rotated.append((self._current, now))
+                self._current = None
             if change.mask & (inotify.IN_CREATE | inotify.IN_MOVED_TO | inotify.IN_ATTRIB):
                 reopen = True
         if self._current is not None and (reopen or not changes):
@@ -393,7 +394,7 @@ class FileFollower:
 
 def _stat(path: Path) -> os.stat_result | None:
     try:
-        return os.stat(path)
+        return path.stat()
     except OSError:
         return None
 
@@ -437,7 +438,7 @@ class JournalFollower:
             stderr=asyncio.subprocess.DEVNULL,
             limit=MAX_LINE_BYTES,
         )
-        assert process.stdout is not None  # noqa: S101 - PIPE was asked for
+        assert process.stdout is not None
         self.ready.set()
         batch: list[LogRecord] = []
         try:
