@@ -146,9 +146,8 @@ async def test_a_recorded_journal_stream_is_followed(settings: Settings) -> None
         assert position.cursor.startswith("s=")
 
 
-@pytest.mark.skipif(shutil.which("journalctl") is None, reason="no journalctl on this machine")
-def test_the_live_journal_command_is_journalctl_json_follow() -> None:
-    """Where journalctl exists, the source runs it in JSON follow mode after the cursor."""
+def test_the_journal_command_is_journalctl_json_follow_after_the_cursor() -> None:
+    """The source runs journalctl in JSON follow mode, after the stored cursor if any."""
     from vigil.sources.logs import JournalFollower
 
     async def nothing(*_: object) -> None:
@@ -159,6 +158,29 @@ def test_the_live_journal_command_is_journalctl_json_follow() -> None:
         "journalctl", "-o", "json", "-f", "--no-pager", "--after-cursor", "s=abc",
         "-u", "nginx.service",
     ]  # fmt: skip
+    assert JournalFollower(nothing).argv()[-2:] == ["-n", "0"]
+
+
+@pytest.mark.skipif(shutil.which("journalctl") is None, reason="no journalctl on this machine")
+async def test_the_live_journal_is_followed_and_stopped_cleanly() -> None:
+    """The real journalctl starts, is followed, and is ended when the follower is cancelled."""
+    from vigil.parsing.loglines import LogRecord
+    from vigil.sources.logs import JournalFollower, Position
+
+    got: list[LogRecord] = []
+
+    async def collect(records: list[LogRecord], position: Position) -> None:
+        got.extend(records)
+
+    follower = JournalFollower(collect)
+    task = asyncio.create_task(follower.run())
+    await eventually(lambda: follower.ready.is_set() or task.done())
+    await asyncio.sleep(0.2)
+    assert not task.done(), "journalctl -f ended by itself"
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    assert all(isinstance(record, LogRecord) for record in got)
 
 
 def test_recorded_journal_fixture_is_journal_json() -> None:
