@@ -139,9 +139,10 @@ class TemplateMiner:
 
     def add(self, line: str, when: str | None = None) -> Template:
         """The template of ``line`` (created or generalized as needed), counted once."""
-        template = self._by_digits.get(digit_key(line))
+        key = digit_key(line)
+        template = self._by_digits.get(key)
         if template is None:
-            template = self._slow(line)
+            template = self._slow(line, key)
         self._count(template, when)
         return template
 
@@ -152,7 +153,8 @@ class TemplateMiner:
         if None in found:
             for index, template in enumerate(found):
                 if template is None:
-                    found[index] = self._by_digits.get(keys[index]) or self._slow(lines[index])
+                    key = keys[index]
+                    found[index] = self._by_digits.get(key) or self._slow(lines[index], key)
         out: list[Template] = found  # type: ignore[assignment]  # no None left
         for template in out:
             template.count += 1
@@ -171,8 +173,7 @@ class TemplateMiner:
             template.last_seen = when
         self.changed.add(template.id)
 
-    def _slow(self, line: str) -> Template:
-        digits = digit_key(line)
+    def _slow(self, line: str, digits: str) -> Template:
         runs = digit_run_key(line)
         template = self._by_runs.get(runs)
         if template is None:
