@@ -188,3 +188,17 @@ def test_recorded_journal_fixture_is_journal_json() -> None:
     for line in (FIXTURES / "journal.jsonl").read_text().splitlines():
         entry = json.loads(line)
         assert "__CURSOR" in entry and "MESSAGE" in entry
+
+
+async def test_a_directory_in_the_config_stops_that_stream_with_one_log_line(
+    settings: Settings, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A stream whose path is a directory returns (the supervisor marks it finished) after one
+    error line, instead of crashing over and over."""
+    with Vigil.open(settings) as vigil:
+        vigil.ensure_schema()
+        stream = make_stream(vigil, tmp_path)
+        with caplog.at_level("ERROR", logger="vigil.logs"):
+            await stream(lambda: None)
+    errors = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert len(errors) == 1 and "is a directory" in errors[0].__dict__["error"]
