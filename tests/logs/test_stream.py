@@ -148,7 +148,7 @@ async def test_a_recorded_journal_stream_is_followed(settings: Settings) -> None
 
 def test_the_journal_command_is_journalctl_json_follow_after_the_cursor() -> None:
     """The source runs journalctl in JSON follow mode, after the stored cursor if any."""
-    from vigil.sources.logs import JournalFollower
+    from vigil.sources.journal import JournalFollower
 
     async def nothing(*_: object) -> None:
         return None
@@ -165,7 +165,8 @@ def test_the_journal_command_is_journalctl_json_follow_after_the_cursor() -> Non
 async def test_the_live_journal_is_followed_and_stopped_cleanly() -> None:
     """The real journalctl starts, is followed, and is ended when the follower is cancelled."""
     from vigil.parsing.loglines import LogRecord
-    from vigil.sources.logs import JournalFollower, Position
+    from vigil.sources.journal import JournalFollower
+    from vigil.sources.logs import Position
 
     got: list[LogRecord] = []
 

@@ -38,7 +38,8 @@ from vigil.handlers.loganomaly import AnomalyDetector
 from vigil.memory.logstate import LogState, StoredOffset, StoredTemplate
 from vigil.parsing.loglines import LogRecord
 from vigil.parsing.templates import Template, TemplateMiner, TemplateRecord
-from vigil.sources.logs import FileFollower, JournalFollower, Position
+from vigil.sources.journal import JournalFollower
+from vigil.sources.logs import FileFollower, Position
 
 log = logging.getLogger("vigil.logs")
 
