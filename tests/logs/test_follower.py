@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -211,3 +212,80 @@ async def test_an_unreadable_file_is_reported_and_retried(tmp_path: Path) -> Non
         log.chmod(0o644)
         append(log, "now readable\n")
         await eventually(lambda: got.texts == ["now readable"])
+
+
+async def test_the_directory_going_away_stops_with_one_error(tmp_path: Path) -> None:
+    """Removing the watched directory ends the follower with a SourceError, after it read
+    what was there."""
+    directory = tmp_path / "logs"
+    directory.mkdir()
+    log = directory / "app.log"
+    log.write_text("")
+    got = Collector()
+    follower = FileFollower(log, got, quiet_s=0.01)
+    task = asyncio.create_task(follower.run())
+    await eventually(follower.ready.is_set)
+    append(log, "last words\n")
+    await eventually(lambda: got.texts == ["last words"])
+    log.unlink()
+    directory.rmdir()
+    with pytest.raises(SourceError, match="directory was removed"):
+        await asyncio.wait_for(task, timeout=10)
+
+
+UNPRIVILEGED = """
+import asyncio, sys
+from pathlib import Path
+from vigil.sources.logs import FileFollower
+
+async def main():
+    async def show(records, position):
+        for record in records:
+            print("record", record.raw, flush=True)
+    follower = FileFollower(Path(sys.argv[1]), show, from_start=True, quiet_s=0.01,
+                            notice=lambda text: print("notice", text, flush=True))
+    task = asyncio.create_task(follower.run())
+    await asyncio.sleep(30)
+    task.cancel()
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.skipif(
+    os.geteuid() != 0 or shutil.which("setpriv") is None,
+    reason="needs root and setpriv to run a follower without the right to read everything",
+)
+def test_an_unreadable_file_for_a_follower_without_dac_override(tmp_path: Path) -> None:
+    """A file without read permission is one notice, and is read as soon as permission is
+    given (root reads everything, so the follower runs without CAP_DAC_OVERRIDE)."""
+    import subprocess
+    import sys
+
+    log = tmp_path / "secret.log"
+    log.write_text("")
+    log.chmod(0)
+    drop = "-dac_override,-dac_read_search"
+    setpriv = ["setpriv", "--bounding-set", drop, "--inh-caps", drop, "--"]
+    child = subprocess.Popen(
+        [*setpriv, sys.executable, "-c", UNPRIVILEGED, str(log)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert child.stdout is not None
+        first = child.stdout.readline()
+        assert first.startswith("notice") and "permission denied" in first, first + (
+            child.stderr.read() if child.stderr else ""
+        )
+        log.chmod(0o644)
+        with log.open("a") as handle:
+            handle.write("now readable\n")
+        assert child.stdout.readline() == "record now readable\n"
+    finally:
+        child.kill()
+        child.wait()
+        for stream in (child.stdout, child.stderr):
+            if stream:
+                stream.close()

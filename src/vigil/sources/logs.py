@@ -18,9 +18,9 @@
   resume exactly there: nothing lost, nothing read twice, even when the file was rotated while
   Vigil was down (the renamed file is found by its inode and finished first).
 * **Bad input**: bytes that are not UTF-8, NULs and control characters are cleaned (see
-  ``loglines``); a directory, or a parent directory that does not exist, stops the follower with
-  one clear :class:`SourceError`; a file that cannot be read (permissions) is reported once and
-  retried when its attributes change.
+  ``loglines``); a directory, a parent directory that does not exist or one that goes away stops
+  the follower with one clear :class:`SourceError`; a file that cannot be read (permissions) is
+  reported once and retried when its attributes change.
 
 The systemd journal is followed by :class:`vigil.sources.journal.JournalFollower`.
 """
@@ -217,7 +217,7 @@ class FileFollower:
                 if not changes and pending:
                     await self._read_all()
                     await self._flush_quiet()
-                self._retire_rotated(loop.time())
+                await self._retire_rotated(loop.time())
                 await self._react(changes, loop.time())
         finally:
             for reader in self._readers():
@@ -305,11 +305,15 @@ class FileFollower:
 
     async def _react(self, changes: Sequence[inotify.Change], now: float) -> None:
         name = self.path.name
+        gone = inotify.IN_DELETE_SELF | inotify.IN_MOVE_SELF | inotify.IN_IGNORED
         reopen = False
         for change in changes:
             if change.overflow:
                 reopen = True
                 continue
+            if not change.name and change.mask & gone:
+                await self._read_all()
+                raise SourceError(f"cannot follow {self.path}: its directory was removed or moved")
             if change.name != name:
                 continue
             if change.mask & (inotify.IN_MOVED_FROM | inotify.IN_DELETE) and self._current:
@@ -334,10 +338,13 @@ class FileFollower:
             else:
                 self._say_missing()
 
-    def _retire_rotated(self, now: float) -> None:
+    async def _retire_rotated(self, now: float) -> None:
+        """Close renamed or deleted files after their grace period (a last read first): holding
+        them open would also hold their directory."""
         keep: list[tuple[_Reader, float]] = []
         for reader, since in self._rotated:
-            if now - since > ROTATED_GRACE_S and self._current is not None:
+            if now - since > ROTATED_GRACE_S:
+                await self._read(reader, final=True)
                 reader.close()
             else:
                 keep.append((reader, since))
