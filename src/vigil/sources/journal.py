@@ -78,6 +78,8 @@ class JournalFollower:
                     continue
                 if not raw:
                     break
+                if beat is not None:
+                    beat()  # a busy journal never times out: beat as it flows
                 record, cursor = journal_record(raw)
                 if record is not None:
                     batch.append(record)
