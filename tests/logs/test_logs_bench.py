@@ -38,5 +38,5 @@ def test_quick_logs_section_reports_every_figure_with_its_baseline() -> None:
     figures = {check["figure"] for check in section["checks"]}
     assert figures == {
         "accuracy_average", "accuracy_minimum", "cold_lines_per_s", "cold_vs_drain3",
-        "follow_anomaly_p99_ms",
+        "stream_vs_drain3", "follow_anomaly_p99_ms",
     }  # fmt: skip
