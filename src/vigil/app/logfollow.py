@@ -141,8 +141,10 @@ class LogStream:
         resume: bool = True,
         quiet_s: float | None = None,
         detector_options: Mapping[str, Any] | None = None,
+        notice: Callable[[str], None] | None = None,
     ) -> None:
         self.spec = spec
+        self._say = notice
         self.detector_options = dict(detector_options or {})
         self.log = event_log
         self.db = event_log.db
@@ -201,7 +203,10 @@ class LogStream:
         await self.follower.run(beat)
 
     def _notice(self, message: str) -> None:
-        log.warning(message, extra={"stream": self.spec.label})
+        if self._say is not None:
+            self._say(message)
+        else:
+            log.warning(message, extra={"stream": self.spec.label})
 
     async def _batch(self, records: list[LogRecord], position: Position) -> None:
         assert self.detector is not None

@@ -176,6 +176,7 @@ def cmd_follow(args: argparse.Namespace) -> int:
             source="vigil.cli",
             printer=show,
             resume=False,
+            notice=lambda text: print(f"vigil: {text}", file=sys.stderr, flush=True),
         )
 
         async def main() -> None:
