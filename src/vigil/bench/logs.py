@@ -158,6 +158,9 @@ def _throughput(root: Path, names: list[str], result: Result, ctx: Context) -> N
     result.checks.append(
         Check("cold_vs_drain3", result.ratio["cold_vs_drain3"], ">=", TARGET_RATIO)
     )
+    result.checks.append(
+        Check("stream_vs_drain3", result.ratio["stream_vs_drain3"], ">=", TARGET_RATIO)
+    )
 
 
 async def _follow(ctx: Context, samples: int) -> dict[str, Any]:
