@@ -127,3 +127,21 @@ def test_grouping_accuracy_on_the_shared_loghub_samples() -> None:
     assert sum(scores.values()) / len(scores) >= 0.95, scores
     for system, floor in floors.items():
         assert scores[system] >= floor, (system, scores)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(
+    st.text(alphabet="abfxyzJ019 =.:/-_[]()@#,\\", max_size=30),
+    st.lists(st.sampled_from(["0", "7", "a1", "ff00", "0x1f", "deadbee5", "9c"]), min_size=8),
+)
+def test_lines_with_one_coarse_key_tokenize_alike(line: str, swaps: list[str]) -> None:
+    """Swapping any number-or-hex run for another (the miner's coarse cache key cannot tell
+    them apart) never changes the tokens."""
+    import re
+
+    from vigil.parsing.logtokens import digit_run_key
+
+    runs = iter(swaps * 4)
+    variant = re.sub(r"[0-9a-fA-F]*[0-9][0-9a-fA-F]*", lambda _: next(runs), line)
+    if digit_run_key(variant) == digit_run_key(line):
+        assert tokenize(variant)[0] == tokenize(line)[0], (line, variant)

@@ -45,7 +45,7 @@ _WORD = r'[^\s=,;()\[\]{}<>|"]+|\S'
 _PLAIN = re.compile(rf"(\s*)({_WORD})")
 _WITH_PATHS = re.compile(rf"(\s*)(?:({_PATH})|({_WORD}))")
 _DIGIT = re.compile(r"\d")
-_DIGITS = re.compile(r"\d+")
+_DIGITS = re.compile(r"[0-9a-fA-F]*[0-9][0-9a-fA-F]*")  # a number, or hex holding a digit
 _SUBPARTS = re.compile(r"([:@#/\\])")
 _VAR_RUN = re.compile(r"(?:<\*>[:@#/\\]*)+<\*>")
 _HEX = re.compile(r"(?:0[xX])?[0-9a-fA-F]{8,}")
@@ -78,7 +78,8 @@ def digit_keys(lines: Sequence[str]) -> list[str]:
 
 
 def digit_run_key(line: str) -> str:
-    """A coarser cache key: every run of digits made one ``0``."""
+    """A coarser cache key: every run of digits, with the hex letters around it, made one
+    ``0`` (``0x7fa3`` and ``12`` alike: both are one variable, wherever they stand)."""
     return _DIGITS.sub("0", line)
 
 
