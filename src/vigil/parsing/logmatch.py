@@ -27,18 +27,18 @@ Every word a variable absorbs beyond its first costs like a mismatch; a variable
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from vigil.parsing.logtokens import VAR, is_delimiter
+from vigil.parsing.logtokens import UNITS, VAR, is_delimiter
 
 SAME_LENGTH_SHARE = 0.7
 ALIGNED_SHARE = 0.8
 HEAD_WORDS = 2
 FIXED_RUN = 3  # words after a word, up to the next variable or the end, that make it a phrase
 MAX_WORD_SWAPS = 1
-MAX_LENGTH_GAP = 4  # tokens
+MAX_LENGTH_GAP = 8  # tokens
 MAX_ALIGN_TOKENS = 96
 
 EVENT_VERBS = True  # the past-participle rule (a switch for the benchmark's ablations)
@@ -59,6 +59,11 @@ def is_identifier(token: str) -> bool:
     return _IDENT.fullmatch(token) is not None
 
 
+def _is_unit(tokens: Sequence[str], i: int) -> bool:
+    """A unit after a variable (``<*> KB``): part of the value, not a word of the message."""
+    return i > 0 and tokens[i] in UNITS and tokens[i - 1] == VAR
+
+
 def is_word(token: str) -> bool:
     return token != VAR and not is_delimiter(token)
 
@@ -71,16 +76,19 @@ class Shape:
     words: int
     swappable: tuple[bool, ...]  # may a plain word here be replaced by another plain word?
     wordset: frozenset[str]
+    weights: tuple[int, ...]  # 1 for a word of the message, 0 for punctuation and values
 
     @classmethod
     def of(cls, tokens: Sequence[str]) -> Shape:
         toks = tuple(tokens)
         swappable = [False] * len(toks)
+        weights = [0] * len(toks)
         words = 0
         for i, token in enumerate(toks):
-            if not is_word(token):
+            if not is_word(token) or _is_unit(toks, i):
                 continue
             words += 1
+            weights[i] = 1
             if words <= HEAD_WORDS:
                 continue
             run = 0
@@ -89,18 +97,27 @@ class Shape:
                     break
                 if not is_delimiter(later):
                     run += 1
-            swappable[i] = run < FIXED_RUN
-        wordset = frozenset(t for t in toks if is_word(t))
-        return cls(toks, words, tuple(swappable), wordset)
+            key = token.endswith(":") or (i + 1 < len(toks) and toks[i + 1] == "=")
+            swappable[i] = run < FIXED_RUN and not (KEY_RULE and key)
+        wordset = frozenset(t for t, w in zip(toks, weights, strict=True) if w)
+        return cls(toks, words, tuple(swappable), wordset, tuple(weights))
 
 
-def compare_same_length(shape: Shape, line: Sequence[str]) -> tuple[float, list[str] | None]:
+KEY_RULE = True
+NOVEL_RULE = 1  # 0: off, 1: new word unknown, 2: new word unknown or old word exclusive
+NOVEL_RELAX_HEAD = False
+
+
+def compare_same_length(
+    shape: Shape, line: Sequence[str], vocab: Mapping[str, int] | None = None
+) -> tuple[float, list[str] | None]:
     """The share of the template's words the line repeats, and the generalized template; ``(-1,
     None)`` when the line cannot belong to it."""
     tokens = shape.tokens
     if shape.words == 0:
         return (1.0, list(tokens)) if tuple(line) == tokens else (-1.0, None)
     allowed = shape.words - SAME_LENGTH_SHARE * shape.words  # mismatches tolerated
+    weights = shape.weights
     merged: list[str] = []
     same = 0
     misses = 0
@@ -108,8 +125,7 @@ def compare_same_length(shape: Shape, line: Sequence[str]) -> tuple[float, list[
     for i, (a, b) in enumerate(zip(tokens, line, strict=True)):
         if a == b:
             merged.append(a)
-            if a != VAR and not is_delimiter(a):
-                same += 1
+            same += weights[i]
             continue
         if a == VAR:
             merged.append(VAR)
@@ -119,9 +135,17 @@ def compare_same_length(shape: Shape, line: Sequence[str]) -> tuple[float, list[
         misses += 1
         if misses > allowed:
             return -1.0, None
-        if b != VAR and not (is_identifier(a) and is_identifier(b)):
+        if b != VAR and not (is_identifier(a) and is_identifier(b)) and not _units(tokens, i, b):
             swaps += 1
-            if swaps > MAX_WORD_SWAPS or not shape.swappable[i]:
+            if swaps > MAX_WORD_SWAPS:
+                return -1.0, None
+            if vocab is not None and NOVEL_RULE:
+                novel = b not in vocab or (NOVEL_RULE == 2 and vocab.get(a, 0) <= 1)
+                if not novel:
+                    return -1.0, None
+                if not shape.swappable[i] and not NOVEL_RELAX_HEAD:
+                    return -1.0, None
+            elif not shape.swappable[i]:
                 return -1.0, None
             if EVENT_VERBS and (_is_event_verb(a) or _is_event_verb(b)):
                 return -1.0, None
@@ -130,6 +154,28 @@ def compare_same_length(shape: Shape, line: Sequence[str]) -> tuple[float, list[
 
 
 NEG = float("-inf")
+_OPENERS = {"(": ")", "[": "]", "{": "}"}
+OPTIONAL_GROUPS = True
+OPTIONAL_COST = 0.0
+BOTH_VARS = True
+
+
+def _units(tokens: Sequence[str], i: int, other: str) -> bool:
+    """Are ``tokens[i]`` and ``other`` two units after a variable (``<*> KB`` / ``<*> MB``)?"""
+    return other in UNITS and _is_unit(tokens, i)
+
+
+def _optional(tokens: Sequence[str], i: int) -> int:
+    """The length of the bracket at ``tokens[i]`` if it holds only a variable, with its unit
+    maybe (``(<*>)``, ``(<*> KB)``: a detail a line may leave out); else 0."""
+    closer = _OPENERS.get(tokens[i]) if i + 2 < len(tokens) else None
+    if closer is None or tokens[i + 1] != VAR:
+        return 0
+    if tokens[i + 2] == closer:
+        return 3
+    if i + 3 < len(tokens) and tokens[i + 2] in UNITS and tokens[i + 3] == closer:
+        return 4
+    return 0
 
 
 def compare_aligned(
@@ -145,6 +191,7 @@ def compare_aligned(
     if len(shape.wordset.intersection(b)) < ALIGNED_SHARE * shape.words:
         return -1.0, None, None
     memo: dict[tuple[int, int, bool, bool], tuple[float, float, str]] = {}
+    weights = shape.weights
 
     def best(i: int, j: int, fa: bool, fb: bool) -> tuple[float, float, str]:
         key = (i, j, fa, fb)
@@ -161,26 +208,35 @@ def compare_aligned(
             if x is not None and y is not None and x != VAR and y != VAR:
                 if x == y:
                     k, e, _ = best(i + 1, j + 1, False, False)
-                    options.append((k + (0.0 if is_delimiter(x) else 1.0), e, "m"))
+                    options.append((k + weights[i], e, "m"))
                 elif is_word(x) and is_word(y) and is_identifier(x) and is_identifier(y):
                     k, e, _ = best(i + 1, j + 1, False, False)
                     options.append((k, e, "s"))
             if x == VAR:
                 if y is not None and y != "=":
                     k, e, _ = best(i, j + 1, True, False)
-                    cost = 1.0 if fa and is_word(y) else 0.0
+                    cost = 1.0 if fa and is_word(y) and y not in UNITS else 0.0
                     options.append((k, e + cost, "a"))  # the template's variable takes y
                 if fa:
                     k, e, _ = best(i + 1, j, False, fb)
                     options.append((k, e, "A"))  # ... and stops
-            if y == VAR and x != VAR:
+            if y == VAR and (x != VAR or BOTH_VARS):
                 if x is not None and x != "=":
                     k, e, _ = best(i + 1, j, False, True)
-                    cost = 1.0 if fb and is_word(x) else 0.0
+                    cost = 1.0 if fb and is_word(x) and x not in UNITS else 0.0
                     options.append((k, e + cost, "b"))  # the line's variable takes x
                 if fb:
                     k, e, _ = best(i, j + 1, fa, False)
                     options.append((k, e, "B"))
+            if OPTIONAL_GROUPS and not fa and not fb:
+                skip = _optional(a, i) if x is not None else 0
+                if skip:
+                    k, e, _ = best(i + skip, j, False, False)
+                    options.append((k, e + OPTIONAL_COST, "o"))  # the line lacks "(<*>)"
+                skip = _optional(b, j) if y is not None else 0
+                if skip:
+                    k, e, _ = best(i, j + skip, False, False)
+                    options.append((k, e + OPTIONAL_COST, "O"))  # the template lacks it
             for option in options:
                 if option[0] != NEG and (
                     result[0] == NEG or option[0] - option[1] > result[0] - result[1]
@@ -219,6 +275,16 @@ def compare_aligned(
             j, fa, fb = j + 1, True, False
         elif step == "A":
             i, fa = i + 1, False
+        elif step == "o":
+            skip = _optional(a, i)
+            for k in range(i, i + skip):
+                put(a[k], k == i or a[k] in UNITS)
+            i += skip
+        elif step == "O":
+            skip = _optional(b, j)
+            for k in range(j, j + skip):
+                put(b[k], spaced[k])
+            j += skip
         elif step == "b":
             put(VAR, spaced[j])
             i, fa, fb = i + 1, False, True

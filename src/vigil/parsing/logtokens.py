@@ -41,13 +41,15 @@ _PATH = (
     rf"|[A-Za-z]:\\[^{_STOP}]*"
     rf"|(?:[^{_STOP}=/]*/){{2,}}[^{_STOP}]*"
 )
-_WORD = r'[^\s=,;()\[\]{}<>|"]+|\S'
+_WORD = r'[<>]=?(?=[0-9a-fA-F]*[0-9])[^\s=,;()\[\]{}<>|"]+|[^\s=,;()\[\]{}<>|"]+|\S'
 _PLAIN = re.compile(rf"(\s*)({_WORD})")
 _WITH_PATHS = re.compile(rf"(\s*)(?:({_PATH})|({_WORD}))")
 _DIGIT = re.compile(r"\d")
 _DIGITS = re.compile(r"[0-9a-fA-F]*[0-9][0-9a-fA-F]*")  # a number, or hex holding a digit
-_SUBPARTS = re.compile(r"([:@#/\\])")
-_VAR_RUN = re.compile(r"(?:<\*>[:@#/\\]*)+<\*>")
+_SUBPARTS = re.compile(r"([:@#/\\]|\.{2,})")
+_VAR_RUN = re.compile(r"(?:<\*>(?:[:@#/\\]|\.{2,})*)+<\*>")
+# A dotted name with a number after a colon: host:port, Class.method:line.
+_ADDRESS = re.compile(r"[\w-]+(?:\.[\w$-]+)+:<\*>")
 _HEX = re.compile(r"(?:0[xX])?[0-9a-fA-F]{8,}")
 _DATE_BASES = (
     "mon tue wed thu fri sat sun jan feb mar apr may jun jul aug sep sept oct nov dec "
@@ -57,6 +59,11 @@ _DATE_BASES = (
 )
 _DATE_WORDS = frozenset(
     word for base in _DATE_BASES.split() for word in (base, base.capitalize(), base.upper())
+)
+# Units of size and time: after a number, one unit or another is part of the value ("5.2 KB"
+# and "93 B" are one value of one kind), see vigil.parsing.logmatch.
+UNITS = frozenset(
+    "B KB MB GB TB PB kB KiB MiB GiB TiB K M G k ms us ns s sec secs".split()
 )
 _ZERO_DIGITS = str.maketrans("123456789", "000000000")
 _MASKED: dict[str, str] = {VAR: VAR}  # word -> token, shared: masking depends on the word alone
@@ -91,6 +98,8 @@ def mask_word(word: str) -> str:
         return VAR
     masked = "".join(VAR if _DIGIT.search(part) else part for part in _SUBPARTS.split(word))
     masked = _VAR_RUN.sub(VAR, masked)
+    if _ADDRESS.fullmatch(masked):
+        return VAR
     rest = masked.replace(VAR, "")
     if any(ch.isalnum() for ch in rest):
         return masked

@@ -107,6 +107,7 @@ class TemplateMiner:
         self._by_digits: dict[str, Template] = {}
         self._by_runs: dict[str, Template] = {}
         self._by_signature: dict[tuple[str, ...], Template] = {}
+        self._vocab: dict[str, int] = {}  # word -> templates holding it as a constant
         self._next = 1
         self._catch_all: Template | None = None
         self.changed: set[str] = set()  # ids created or generalized since the last take_changed
@@ -194,7 +195,7 @@ class TemplateMiner:
         merged: list[str] | None = None
         merged_spaced: Sequence[bool] = spaced
         for candidate in self._candidates(len(tokens), tokens):
-            share, generalized = compare_same_length(candidate.shape, tokens)
+            share, generalized = compare_same_length(candidate.shape, tokens, self._vocab)
             if share > best_share:
                 best, best_share, merged = candidate, share, generalized
         if best is None or best_share < SAME_LENGTH_SHARE:
@@ -236,7 +237,9 @@ class TemplateMiner:
     def _reshape(self, template: Template, tokens: Sequence[str], text: str) -> None:
         old = len(template.shape.tokens)
         old_head = _head(template.shape.tokens)
+        self._count_words(template.shape, -1)
         template.shape = Shape.of(tokens)
+        self._count_words(template.shape, 1)
         template.text = text
         if len(tokens) != old:
             self._by_length[old].remove(template)
@@ -246,7 +249,17 @@ class TemplateMiner:
             self._by_head.setdefault(_key(template.shape.tokens), []).append(template)
         self.changed.add(template.id)
 
+    def _count_words(self, shape: Shape, delta: int) -> None:
+        vocab = self._vocab
+        for word in shape.wordset:
+            left = vocab.get(word, 0) + delta
+            if left > 0:
+                vocab[word] = left
+            else:
+                vocab.pop(word, None)
+
     def _add_template(self, template: Template) -> None:
+        self._count_words(template.shape, 1)
         self._templates.append(template)
         self._by_length.setdefault(len(template.shape.tokens), []).append(template)
         self._by_head.setdefault(_key(template.shape.tokens), []).append(template)
