@@ -22,10 +22,10 @@ def test_templates_prints_one_json_line_per_input_line(home: Path, tmp_path: Pat
     log = tmp_path / "app.log"
     lines = [
         "Failed password for root from 1.2.3.4 port 22 ssh2",
-        "Failed password for admin from 5.6.7.8 port 23 ssh2",
+        "Accepted password for root from 1.2.3.4 port 22 ssh2",
         '{"level": "error", "msg": "db timeout after 30 s"}',
         "",
-        "Accepted password for root from 1.2.3.4 port 22 ssh2",
+        "Failed password for admin from 5.6.7.8 port 23 ssh2",
     ]
     log.write_text("\n".join(lines) + "\n")
     done = vigil("logs", "templates", str(log), "--jsonl", home=home)
@@ -33,8 +33,8 @@ def test_templates_prints_one_json_line_per_input_line(home: Path, tmp_path: Pat
     out = [json.loads(line) for line in done.stdout.splitlines()]
     assert [o["line"] for o in out] == lines
     assert set(out[0]) == {"line", "template_id", "template"}
-    assert out[0]["template_id"] == out[1]["template_id"] != out[4]["template_id"]
-    assert out[1]["template"] == "Failed password for <*> from <*> port <*>"
+    assert out[0]["template_id"] == out[4]["template_id"] != out[1]["template_id"]
+    assert out[4]["template"] == "Failed password for <*> from <*> port <*>"
     assert out[2]["template"] == "db timeout after <*> s"
     plain = vigil("logs", "templates", "-", home=home, stdin="a 1\na 2\n")
     assert plain.stdout == "T1\ta <*>\nT1\ta <*>\n"

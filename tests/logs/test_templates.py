@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vigil.bench.loghub import SHARED_SYSTEMS, find_loghub, grouping_accuracy, load
+from vigil.bench.loghub import SHARED_SYSTEMS, find_loghub, grouping_accuracy, load, systems
 from vigil.parsing.logtokens import VAR, digit_key, tokenize
 from vigil.parsing.templates import TemplateMiner
 
@@ -56,13 +56,14 @@ def test_tokens_depend_on_the_shape_of_digits_not_their_values(
 
 
 def test_usernames_merge_but_first_words_and_phrases_do_not() -> None:
-    """A value in a slot generalizes the template; a different verb or a fixed phrase does not."""
+    """A value in a slot generalizes the template (once the value has been seen in another
+    message); a different verb or a fixed phrase does not."""
     miner = TemplateMiner()
     a = miner.add("Failed password for root from 1.2.3.4 port 22 ssh2")
-    b = miner.add("Failed password for admin from 5.6.7.8 port 23 ssh2")
     c = miner.add("Accepted password for root from 1.2.3.4 port 22 ssh2")
-    d = miner.add("Block a stored as bytes in memory (estimated size 5 KB, free 5 KB)")
-    e = miner.add("Block b stored as values in memory (estimated size 5 KB, free 5 KB)")
+    b = miner.add("Failed password for admin from 5.6.7.8 port 23 ssh2")
+    d = miner.add("Block x_2 stored as bytes in memory (estimated size 5 KB, free 5 KB)")
+    e = miner.add("Block x_3 stored as values in memory (estimated size 5 KB, free 5 KB)")
     assert a is b and a is not c and d is not e
     assert a.text == "Failed password for <*> from <*> port <*>"
 
@@ -117,8 +118,8 @@ def test_grouping_accuracy_on_the_shared_loghub_samples() -> None:
     no system below what it scored when this was written (minus a little)."""
     assert LOGHUB is not None
     floors = {
-        "Apache": 1.0, "BGL": 0.98, "HDFS": 1.0, "Hadoop": 0.98,
-        "Linux": 0.80, "OpenSSH": 0.99, "Spark": 0.99, "Zookeeper": 0.98,
+        "Apache": 1.0, "BGL": 0.99, "HDFS": 1.0, "Hadoop": 0.98,
+        "Linux": 0.82, "OpenSSH": 0.99, "Spark": 0.99, "Zookeeper": 0.99,
     }  # fmt: skip
     scores = {}
     for system in SHARED_SYSTEMS:
@@ -127,6 +128,32 @@ def test_grouping_accuracy_on_the_shared_loghub_samples() -> None:
     assert sum(scores.values()) / len(scores) >= 0.95, scores
     for system, floor in floors.items():
         assert scores[system] >= floor, (system, scores)
+
+
+# What the other eight loghub systems scored when the miner's rules were last changed (minus a
+# little): Android, HealthApp, OpenStack and Thunderbird were read while developing; HPC, Mac,
+# Proxifier and Windows only ever scored, never read line by line.
+HELD_OUT_FLOORS = {
+    "Android": 0.95, "HealthApp": 1.0, "OpenStack": 1.0, "Thunderbird": 0.98,
+    "HPC": 0.93, "Mac": 0.95, "Proxifier": 1.0, "Windows": 0.99,
+}  # fmt: skip
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    LOGHUB is None or not (set(systems(LOGHUB)) & set(HELD_OUT_FLOORS)),
+    reason="set VIGIL_LOGHUB_DIR to a full loghub checkout for the systems outside shared/",
+)
+def test_grouping_accuracy_on_the_loghub_systems_outside_shared() -> None:
+    """The same miner, untouched, on the loghub systems that are not in shared/ (each
+    NAME/NAME_2k.log_structured.csv found there): no system below its floor."""
+    assert LOGHUB is not None
+    scores = {}
+    for system in sorted(set(systems(LOGHUB)) & set(HELD_OUT_FLOORS)):
+        lines, truth = load(LOGHUB, system)
+        scores[system] = grouping_accuracy([t.id for t in TemplateMiner().add_many(lines)], truth)
+    for system, score in scores.items():
+        assert score >= HELD_OUT_FLOORS[system], (system, scores)
 
 
 @settings(max_examples=1000, deadline=None)

@@ -6,29 +6,39 @@ Two comparisons, both on masked tokens (:mod:`vigil.parsing.logtokens`):
 template's words that the line repeats must reach ``SAME_LENGTH_SHARE``. Where they differ, the
 template takes a variable, but only where a variable is plausible:
 
-* the line has a variable there (the template's word was one value of it), or both are
-  identifiers (``chrome.exe`` / ``java.exe``, ``com.a.B`` / ``com.c.D``): always;
-* two plain words (``root`` / ``admin``): at most one such pair per line, never among the
-  template's first two words (the verb and subject of a message, Drain's insight), never
-  inside a fixed phrase (three words or more follow it before the next variable or the end:
-  ``stored as bytes in memory (estimated size`` and ``stored as values ...`` are two messages,
-  ``user alice logged in`` and ``user bob logged in`` one), and never when one of them is a
-  past participle (``VM Resumed`` / ``VM Paused``: what happened is the message, not a value);
+* the line has a variable there (the template's word was one value of it), both are
+  identifiers (``chrome.exe`` / ``java.exe``, ``com.a.B`` / ``com.c.D``), or both are units after
+  a variable (``<*> KB`` / ``<*> MB``): always;
+* two plain words (``root`` / ``uucp``): only when the words say it is a value (see
+  :class:`Vocabulary`): the template's word has been a word of another message too (a value
+  travels: the user ``root`` fails a password, then fails a PAM check), and the line's word is
+  no message's word (``guest`` never seen, where ``true`` / ``false``, ``LOOKING`` /
+  ``LEADING`` or ``begin`` / ``end`` are words of many messages); and even then at most one
+  such pair per line, never among the template's first two words (the verb and subject of a
+  message, Drain's insight), never a key (``key=`` or ``key:``), never inside a fixed phrase
+  (three words or more follow it before the next variable or the end: ``stored as bytes in
+  memory`` and ``stored as values in memory`` are two messages), and never when one of them is
+  a past participle (``VM Resumed`` / ``VM Paused``: what happened is the message);
 * punctuation must match exactly: it is the message's structure.
 
 **Different lengths, by alignment** (variable-length values: a host name with or without
-a resolved name, a list, a date). The template's variables and the line's variables each absorb
-one token or more of the other side; everything else must match exactly (or be identifiers).
-Every word a variable absorbs beyond its first costs like a mismatch; a variable may not absorb
-``=`` (a key of its own) and may not be empty. The share of words kept must reach
-``ALIGNED_SHARE``.
+a resolved name, a list, a date; details a line may leave out). The template's variables and the
+line's variables each absorb one token or more of the other side; a bracket that holds only a
+variable (``(<*>)``, ``(<*> KB)``) may be missing on either side (``1190 bytes (1.16 KB) sent``
+and ``90 bytes sent`` are one message); everything else must match exactly (or be identifiers).
+Every word a variable absorbs beyond its first costs like a mismatch (a unit costs nothing: it
+belongs to the value); a variable may not absorb ``=`` (a key of its own) and may not be empty.
+The share of words kept must reach ``ALIGNED_SHARE``.
+
+A unit after a variable (``<*> ms``) is part of the value, not a word of the message: it does not
+count in the shares.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from vigil.parsing.logtokens import UNITS, VAR, is_delimiter
@@ -38,10 +48,9 @@ ALIGNED_SHARE = 0.8
 HEAD_WORDS = 2
 FIXED_RUN = 3  # words after a word, up to the next variable or the end, that make it a phrase
 MAX_WORD_SWAPS = 1
-MAX_LENGTH_GAP = 8  # tokens
+MAX_LENGTH_GAP = 8  # tokens: two optional "(<*> KB)" details
 MAX_ALIGN_TOKENS = 96
 
-EVENT_VERBS = True  # the past-participle rule (a switch for the benchmark's ablations)
 _VERB = re.compile(r"[A-Za-z]{2,}ed[.,;:!]?")
 
 
@@ -50,22 +59,23 @@ def _is_event_verb(word: str) -> bool:
     return _VERB.fullmatch(word) is not None
 
 
-_IDENT = re.compile(r"[\W_]*\w[\w-]*(?:[./\\@][\w-]+)+[\W_]*")
+_IDENT = re.compile(r"[\W_]*\w[\w-]*(?:[./\\@]+[\w-]+)+[\W_]*")
 
 
 @lru_cache(maxsize=65536)
 def is_identifier(token: str) -> bool:
-    """A dotted, slashed or ``@`` name: ``chrome.exe``, ``com.example.App``, ``a@b``."""
+    """A dotted, slashed or ``@`` name: ``chrome.exe``, ``com.example.App``, ``a@b``,
+    ``com.app/.MainActivity``."""
     return _IDENT.fullmatch(token) is not None
-
-
-def _is_unit(tokens: Sequence[str], i: int) -> bool:
-    """A unit after a variable (``<*> KB``): part of the value, not a word of the message."""
-    return i > 0 and tokens[i] in UNITS and tokens[i - 1] == VAR
 
 
 def is_word(token: str) -> bool:
     return token != VAR and not is_delimiter(token)
+
+
+def is_unit(tokens: Sequence[str], i: int) -> bool:
+    """A unit after a variable (``<*> KB``): part of the value, not a word of the message."""
+    return i > 0 and tokens[i] in UNITS and tokens[i - 1] == VAR
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +95,7 @@ class Shape:
         weights = [0] * len(toks)
         words = 0
         for i, token in enumerate(toks):
-            if not is_word(token) or _is_unit(toks, i):
+            if not is_word(token) or is_unit(toks, i):
                 continue
             words += 1
             weights[i] = 1
@@ -98,18 +108,49 @@ class Shape:
                 if not is_delimiter(later):
                     run += 1
             key = token.endswith(":") or (i + 1 < len(toks) and toks[i + 1] == "=")
-            swappable[i] = run < FIXED_RUN and not (KEY_RULE and key)
+            swappable[i] = run < FIXED_RUN and not key
         wordset = frozenset(t for t, w in zip(toks, weights, strict=True) if w)
         return cls(toks, words, tuple(swappable), wordset, tuple(weights))
 
 
-KEY_RULE = True
-NOVEL_RULE = 1  # 0: off, 1: new word unknown, 2: new word unknown or old word exclusive
-NOVEL_RELAX_HEAD = False
+@dataclass(slots=True)
+class Vocabulary:
+    """The words of a miner's templates: which words are message text, which are values.
+
+    ``held``: word -> how many templates hold it now; ``ever``: word -> how many templates were
+    created holding it. A word that two messages have used is an entity's name when it varies
+    (a user, a host), and a word no template holds is no message's text.
+    """
+
+    held: dict[str, int] = field(default_factory=dict)
+    ever: dict[str, int] = field(default_factory=dict)
+
+    def created(self, words: Iterable[str]) -> None:
+        for word in words:
+            self.held[word] = self.held.get(word, 0) + 1
+            self.ever[word] = self.ever.get(word, 0) + 1
+
+    def changed(self, before: Iterable[str], after: frozenset[str]) -> None:
+        """A template's words went from ``before`` to ``after`` (a merge turns words into
+        variables; ``ever`` keeps them)."""
+        for word in before:
+            if word not in after:
+                left = self.held.get(word, 0) - 1
+                if left > 0:
+                    self.held[word] = left
+                else:
+                    self.held.pop(word, None)
+        for word in after.difference(before):  # none today: a merge adds no word
+            self.held[word] = self.held.get(word, 0) + 1
+
+    def value_swap(self, old: str, new: str) -> bool:
+        """May ``old`` (the template's word) and ``new`` (the line's) be two values of one
+        slot? ``old`` was a word of another message too; ``new`` is no message's word."""
+        return self.ever.get(old, 0) >= 2 and new not in self.held
 
 
 def compare_same_length(
-    shape: Shape, line: Sequence[str], vocab: Mapping[str, int] | None = None
+    shape: Shape, line: Sequence[str], vocabulary: Vocabulary
 ) -> tuple[float, list[str] | None]:
     """The share of the template's words the line repeats, and the generalized template; ``(-1,
     None)`` when the line cannot belong to it."""
@@ -132,43 +173,34 @@ def compare_same_length(
             continue
         if is_delimiter(a) or is_delimiter(b):
             return -1.0, None
+        merged.append(VAR)
+        if b in UNITS and is_unit(tokens, i):
+            continue  # "<*> KB" / "<*> MB": one value
         misses += 1
         if misses > allowed:
             return -1.0, None
-        if b != VAR and not (is_identifier(a) and is_identifier(b)) and not _units(tokens, i, b):
-            swaps += 1
-            if swaps > MAX_WORD_SWAPS:
-                return -1.0, None
-            if vocab is not None and NOVEL_RULE:
-                novel = b not in vocab or (NOVEL_RULE == 2 and vocab.get(a, 0) <= 1)
-                if not novel:
-                    return -1.0, None
-                if not shape.swappable[i] and not NOVEL_RELAX_HEAD:
-                    return -1.0, None
-            elif not shape.swappable[i]:
-                return -1.0, None
-            if EVENT_VERBS and (_is_event_verb(a) or _is_event_verb(b)):
-                return -1.0, None
-        merged.append(VAR)
+        if b == VAR or (is_identifier(a) and is_identifier(b)):
+            continue
+        swaps += 1
+        if (
+            swaps > MAX_WORD_SWAPS
+            or not shape.swappable[i]
+            or _is_event_verb(a)
+            or _is_event_verb(b)
+            or not vocabulary.value_swap(a, b)
+        ):
+            return -1.0, None
     return same / shape.words, merged
 
 
 NEG = float("-inf")
-_OPENERS = {"(": ")", "[": "]", "{": "}"}
-OPTIONAL_GROUPS = True
-OPTIONAL_COST = 0.0
-BOTH_VARS = True
+_CLOSERS = {"(": ")", "[": "]", "{": "}"}
 
 
-def _units(tokens: Sequence[str], i: int, other: str) -> bool:
-    """Are ``tokens[i]`` and ``other`` two units after a variable (``<*> KB`` / ``<*> MB``)?"""
-    return other in UNITS and _is_unit(tokens, i)
-
-
-def _optional(tokens: Sequence[str], i: int) -> int:
-    """The length of the bracket at ``tokens[i]`` if it holds only a variable, with its unit
-    maybe (``(<*>)``, ``(<*> KB)``: a detail a line may leave out); else 0."""
-    closer = _OPENERS.get(tokens[i]) if i + 2 < len(tokens) else None
+def optional_length(tokens: Sequence[str], i: int) -> int:
+    """The length of the bracket at ``tokens[i]`` if it holds only a variable, maybe with its
+    unit (``(<*>)``, ``(<*> KB)``: a detail a line may leave out); else 0."""
+    closer = _CLOSERS.get(tokens[i]) if i + 2 < len(tokens) else None
     if closer is None or tokens[i + 1] != VAR:
         return 0
     if tokens[i + 2] == closer:
@@ -220,7 +252,7 @@ def compare_aligned(
                 if fa:
                     k, e, _ = best(i + 1, j, False, fb)
                     options.append((k, e, "A"))  # ... and stops
-            if y == VAR and (x != VAR or BOTH_VARS):
+            if y == VAR:
                 if x is not None and x != "=":
                     k, e, _ = best(i + 1, j, False, True)
                     cost = 1.0 if fb and is_word(x) and x not in UNITS else 0.0
@@ -228,15 +260,15 @@ def compare_aligned(
                 if fb:
                     k, e, _ = best(i, j + 1, fa, False)
                     options.append((k, e, "B"))
-            if OPTIONAL_GROUPS and not fa and not fb:
-                skip = _optional(a, i) if x is not None else 0
+            if not fa and not fb:
+                skip = optional_length(a, i) if x is not None else 0
                 if skip:
                     k, e, _ = best(i + skip, j, False, False)
-                    options.append((k, e + OPTIONAL_COST, "o"))  # the line lacks "(<*>)"
-                skip = _optional(b, j) if y is not None else 0
+                    options.append((k, e, "o"))  # the line leaves out "(<*>)"
+                skip = optional_length(b, j) if y is not None else 0
                 if skip:
                     k, e, _ = best(i, j + skip, False, False)
-                    options.append((k, e + OPTIONAL_COST, "O"))  # the template lacks it
+                    options.append((k, e, "O"))  # the template does
             for option in options:
                 if option[0] != NEG and (
                     result[0] == NEG or option[0] - option[1] > result[0] - result[1]
@@ -276,12 +308,12 @@ def compare_aligned(
         elif step == "A":
             i, fa = i + 1, False
         elif step == "o":
-            skip = _optional(a, i)
+            skip = optional_length(a, i)
             for k in range(i, i + skip):
                 put(a[k], k == i or a[k] in UNITS)
             i += skip
         elif step == "O":
-            skip = _optional(b, j)
+            skip = optional_length(b, j)
             for k in range(j, j + skip):
                 put(b[k], spaced[k])
             j += skip

@@ -8,7 +8,11 @@ What counts as a variable (``<*>``), by shape alone:
 
 * a token holding a digit (numbers, times, IPs, ids, hex addresses, versions); a token whose
   digit-free parts carry letters keeps them around the hole: ``HTTP/1.1`` is ``HTTP/<*>``,
-  ``onExtend:1514038530000`` is ``onExtend:<*>``;
+  ``onExtend:1514038530000`` is ``onExtend:<*>``, and a dot leader separates too
+  (``icbi.........0`` is ``icbi.........<*>``, a key padded to its value);
+* but a dotted name with a number after a colon is one value: ``proxy.example.com:5070`` (a host
+  and port), ``com.app.Main.run:42`` (a place in code);
+* a comparison glued to a number (``<1``, ``>=5``) is part of the value;
 * a path or URL (``/var/log/x``, ``~/x``, ``C:\\x``, ``a/b/c``, ``scheme://...``), even with ``=``
   inside a query string;
 * a hex run of 8 or more (``ffffffff``, ``deadbeef``);
@@ -17,6 +21,9 @@ What counts as a variable (``<*>``), by shape alone:
 
 and a run of variables, or of variables separated by ``,``, ``;`` or ``|``, is one variable (a
 list of any length, a date, a size with its parts).
+
+A unit after a number (``5.2 KB``, ``30 ms``) stays a token of its own: the template reads
+``<*> KB``; :mod:`vigil.parsing.logmatch` treats it as part of the value (``UNITS``).
 
 Every rule looks at the shape of a token, never at which digits it holds, so two lines that differ
 only in their digits get the same tokens: the miner's caches rely on it
@@ -63,7 +70,8 @@ _DATE_WORDS = frozenset(
 # Units of size and time: after a number, one unit or another is part of the value ("5.2 KB"
 # and "93 B" are one value of one kind), see vigil.parsing.logmatch.
 UNITS = frozenset(
-    "B KB MB GB TB PB kB KiB MiB GiB TiB K M G k ms us ns s sec secs".split()
+    {"B", "KB", "MB", "GB", "TB", "PB", "kB", "KiB", "MiB", "GiB", "TiB", "K", "M", "G", "k"}
+    | {"ms", "us", "ns", "s", "sec", "secs"}
 )
 _ZERO_DIGITS = str.maketrans("123456789", "000000000")
 _MASKED: dict[str, str] = {VAR: VAR}  # word -> token, shared: masking depends on the word alone

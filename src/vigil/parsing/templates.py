@@ -9,16 +9,18 @@ How a line finds its template, cheapest first:
 2. **Signature.** The masked tokens; a signature seen before keeps its template.
 3. **Comparison** with the templates of the same length, position by position, then with those a
    few tokens longer or shorter, by alignment (:mod:`vigil.parsing.logmatch`); the best one that
-   passes takes the line and generalizes where they differ.
+   passes takes the line and generalizes where they differ. The miner keeps the vocabulary of
+   its templates (which words are some message's text, which words two messages have used),
+   which decides whether two different words can be two values of one slot.
 4. Otherwise a new template.
 
 A template's id never changes once given (``T1``, ``T2``... per miner): a line's answer is final,
 whatever later lines do to the template's text. Nothing in here is tuned per log format.
 
 A miner can start from stored templates (:class:`TemplateRecord`), so a daemon restart continues
-the same numbering, counts and first/last seen. Bounded: lines are mined on their first
-``MAX_LINE_CHARS`` characters, caches are dropped when they grow past ``CACHE_LIMIT``, and past
-``max_templates`` new lines go to one catch-all template.
+the same numbering, counts and first/last seen (and the vocabulary, from the templates' words).
+Bounded: lines are mined on their first ``MAX_LINE_CHARS`` characters, caches are dropped when
+they grow past ``CACHE_LIMIT``, and past ``max_templates`` new lines go to one catch-all template.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from vigil.parsing.logmatch import (
     MAX_LENGTH_GAP,
     SAME_LENGTH_SHARE,
     Shape,
+    Vocabulary,
     compare_aligned,
     compare_same_length,
     is_identifier,
@@ -107,7 +110,7 @@ class TemplateMiner:
         self._by_digits: dict[str, Template] = {}
         self._by_runs: dict[str, Template] = {}
         self._by_signature: dict[tuple[str, ...], Template] = {}
-        self._vocab: dict[str, int] = {}  # word -> templates holding it as a constant
+        self._vocabulary = Vocabulary()
         self._next = 1
         self._catch_all: Template | None = None
         self.changed: set[str] = set()  # ids created or generalized since the last take_changed
@@ -195,13 +198,15 @@ class TemplateMiner:
         merged: list[str] | None = None
         merged_spaced: Sequence[bool] = spaced
         for candidate in self._candidates(len(tokens), tokens):
-            share, generalized = compare_same_length(candidate.shape, tokens, self._vocab)
+            share, generalized = compare_same_length(candidate.shape, tokens, self._vocabulary)
             if share > best_share:
                 best, best_share, merged = candidate, share, generalized
         if best is None or best_share < SAME_LENGTH_SHARE:
             best, best_share = None, -1.0
-            for gap in range(1, MAX_LENGTH_GAP + 1):
-                for length in (len(tokens) - gap, len(tokens) + gap):
+            for gap in range(MAX_LENGTH_GAP + 1):  # 0: details left out in other places
+                for length in {len(tokens) - gap, len(tokens) + gap}:
+                    if length not in self._by_length:
+                        continue
                     for candidate in self._candidates(length, tokens):
                         share, generalized, gen_spaced = compare_aligned(
                             candidate.shape, tokens, spaced
@@ -237,9 +242,9 @@ class TemplateMiner:
     def _reshape(self, template: Template, tokens: Sequence[str], text: str) -> None:
         old = len(template.shape.tokens)
         old_head = _head(template.shape.tokens)
-        self._count_words(template.shape, -1)
+        before = template.shape.wordset
         template.shape = Shape.of(tokens)
-        self._count_words(template.shape, 1)
+        self._vocabulary.changed(before, template.shape.wordset)
         template.text = text
         if len(tokens) != old:
             self._by_length[old].remove(template)
@@ -249,17 +254,8 @@ class TemplateMiner:
             self._by_head.setdefault(_key(template.shape.tokens), []).append(template)
         self.changed.add(template.id)
 
-    def _count_words(self, shape: Shape, delta: int) -> None:
-        vocab = self._vocab
-        for word in shape.wordset:
-            left = vocab.get(word, 0) + delta
-            if left > 0:
-                vocab[word] = left
-            else:
-                vocab.pop(word, None)
-
     def _add_template(self, template: Template) -> None:
-        self._count_words(template.shape, 1)
+        self._vocabulary.created(template.shape.wordset)
         self._templates.append(template)
         self._by_length.setdefault(len(template.shape.tokens), []).append(template)
         self._by_head.setdefault(_key(template.shape.tokens), []).append(template)
