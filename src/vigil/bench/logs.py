@@ -5,7 +5,8 @@
 ``Content``) to a fresh :class:`~vigil.parsing.templates.TemplateMiner` and, in the same run, to
 drain3 0.9.11 with its defaults; both are scored with loghub's grouping accuracy. Vigil has no
 per-system setting and answers online (each line's group is final when it arrives). Systems
-outside the shared eight are reported apart, as ``held_out``.
+outside the shared eight are reported apart, as ``held_out`` (a full loghub checkout has eight
+more: ``VIGIL_LOGHUB_DIR=/path/to/loghub``; the report's notes name every file read).
 
 **Throughput**, lines per second on one core, medians over repetitions interleaved with drain3:
 
@@ -73,6 +74,11 @@ def _accuracy(root: Path, names: list[str], result: Result, ctx: Context) -> Non
         ctx.say(f"logs: {name} vigil {vigil[name]:.4f} drain3 {drain[name]:.4f}")
     shared = [n for n in names if n in SHARED_SYSTEMS]
     held = [n for n in names if n not in SHARED_SYSTEMS]
+    result.notes.append(
+        f"accuracy reads {root}/NAME/NAME_2k.log_structured.csv (columns Content, EventId) for "
+        f"NAME in {', '.join(shared)}"
+        + (f"; held out: {', '.join(held)}" if held else "; no held-out systems there")
+    )
 
     def block(scores: dict[str, float], group: list[str]) -> dict[str, Any]:
         values = [scores[n] for n in group]

@@ -37,18 +37,20 @@ count in the shares.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from vigil.parsing.logtokens import UNITS, VAR, is_delimiter
+from vigil.parsing.logtokens import DELIMITERS, UNITS, VAR, is_delimiter
 
 SAME_LENGTH_SHARE = 0.7
 ALIGNED_SHARE = 0.8
 HEAD_WORDS = 2
 FIXED_RUN = 3  # words after a word, up to the next variable or the end, that make it a phrase
 MAX_WORD_SWAPS = 1
-MAX_LENGTH_GAP = 8  # tokens: two optional "(<*> KB)" details
+MAX_LENGTH_GAP = 4  # tokens
+MAX_DETAIL_GAP = 8  # tokens, when a side has a detail to leave out: two "(<*> KB)"
 MAX_ALIGN_TOKENS = 96
 
 _VERB = re.compile(r"[A-Za-z]{2,}ed[.,;:!]?")
@@ -87,30 +89,37 @@ class Shape:
     swappable: tuple[bool, ...]  # may a plain word here be replaced by another plain word?
     wordset: frozenset[str]
     weights: tuple[int, ...]  # 1 for a word of the message, 0 for punctuation and values
+    details: int  # brackets holding only a value, which a line may leave out
 
     @classmethod
     def of(cls, tokens: Sequence[str]) -> Shape:
         toks = tuple(tokens)
-        swappable = [False] * len(toks)
-        weights = [0] * len(toks)
+        n = len(toks)
+        after = [0] * n  # words after each token, up to the next variable or the end
+        run = 0
+        for i in range(n - 1, -1, -1):
+            after[i] = run
+            token = toks[i]
+            if token == VAR:
+                run = 0
+            elif token not in DELIMITERS:
+                run += 1
+        swappable = [False] * n
+        weights = [0] * n
         words = 0
+        previous = ""
         for i, token in enumerate(toks):
-            if not is_word(token) or is_unit(toks, i):
+            if token == VAR or token in DELIMITERS or (token in UNITS and previous == VAR):
+                previous = token
                 continue
+            previous = token
             words += 1
             weights[i] = 1
-            if words <= HEAD_WORDS:
-                continue
-            run = 0
-            for later in toks[i + 1 :]:
-                if later == VAR:
-                    break
-                if not is_delimiter(later):
-                    run += 1
-            key = token.endswith(":") or (i + 1 < len(toks) and toks[i + 1] == "=")
-            swappable[i] = run < FIXED_RUN and not key
+            if words > HEAD_WORDS:
+                key = token.endswith(":") or (i + 1 < n and toks[i + 1] == "=")
+                swappable[i] = after[i] < FIXED_RUN and not key
         wordset = frozenset(t for t, w in zip(toks, weights, strict=True) if w)
-        return cls(toks, words, tuple(swappable), wordset, tuple(weights))
+        return cls(toks, words, tuple(swappable), wordset, tuple(weights), count_details(toks))
 
 
 @dataclass(slots=True)
@@ -122,31 +131,30 @@ class Vocabulary:
     (a user, a host), and a word no template holds is no message's text.
     """
 
-    held: dict[str, int] = field(default_factory=dict)
-    ever: dict[str, int] = field(default_factory=dict)
+    held: Counter[str] = field(default_factory=Counter)
+    ever: Counter[str] = field(default_factory=Counter)
 
     def created(self, words: Iterable[str]) -> None:
-        for word in words:
-            self.held[word] = self.held.get(word, 0) + 1
-            self.ever[word] = self.ever.get(word, 0) + 1
+        self.held.update(words)
+        self.ever.update(words)
 
     def changed(self, before: Iterable[str], after: frozenset[str]) -> None:
         """A template's words went from ``before`` to ``after`` (a merge turns words into
         variables; ``ever`` keeps them)."""
+        held = self.held
         for word in before:
             if word not in after:
-                left = self.held.get(word, 0) - 1
+                left = held[word] - 1
                 if left > 0:
-                    self.held[word] = left
+                    held[word] = left
                 else:
-                    self.held.pop(word, None)
-        for word in after.difference(before):  # none today: a merge adds no word
-            self.held[word] = self.held.get(word, 0) + 1
+                    del held[word]
+        held.update(after.difference(before))  # none today: a merge adds no word
 
     def value_swap(self, old: str, new: str) -> bool:
         """May ``old`` (the template's word) and ``new`` (the line's) be two values of one
         slot? ``old`` was a word of another message too; ``new`` is no message's word."""
-        return self.ever.get(old, 0) >= 2 and new not in self.held
+        return self.ever[old] >= 2 and new not in self.held
 
 
 def compare_same_length(
@@ -195,6 +203,15 @@ def compare_same_length(
 
 NEG = float("-inf")
 _CLOSERS = {"(": ")", "[": "]", "{": "}"}
+
+
+def count_details(tokens: Sequence[str]) -> int:
+    """How many brackets in ``tokens`` hold only a value (see :func:`optional_length`)."""
+    if VAR not in tokens or not any(opener in tokens for opener in _CLOSERS):
+        return 0
+    return sum(
+        1 for i, token in enumerate(tokens) if token in _CLOSERS and optional_length(tokens, i)
+    )
 
 
 def optional_length(tokens: Sequence[str], i: int) -> int:

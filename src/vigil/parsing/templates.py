@@ -30,12 +30,14 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from vigil.parsing.logmatch import (
+    MAX_DETAIL_GAP,
     MAX_LENGTH_GAP,
     SAME_LENGTH_SHARE,
     Shape,
     Vocabulary,
     compare_aligned,
     compare_same_length,
+    count_details,
     is_identifier,
 )
 from vigil.parsing.logtokens import (
@@ -111,6 +113,7 @@ class TemplateMiner:
         self._by_runs: dict[str, Template] = {}
         self._by_signature: dict[tuple[str, ...], Template] = {}
         self._vocabulary = Vocabulary()
+        self._detailed = 0  # templates with a detail a line may leave out
         self._next = 1
         self._catch_all: Template | None = None
         self.changed: set[str] = set()  # ids created or generalized since the last take_changed
@@ -203,11 +206,20 @@ class TemplateMiner:
                 best, best_share, merged = candidate, share, generalized
         if best is None or best_share < SAME_LENGTH_SHARE:
             best, best_share = None, -1.0
-            for gap in range(MAX_LENGTH_GAP + 1):  # 0: details left out in other places
+            details = count_details(tokens)
+            detailed = details or self._detailed  # may a side leave a detail out?
+            for gap in range(
+                0 if detailed else 1, (MAX_DETAIL_GAP if detailed else MAX_LENGTH_GAP) + 1
+            ):
+                # past MAX_LENGTH_GAP, or at one length (details left out in other places):
+                # only when a detail may be left out
+                plain = 0 < gap <= MAX_LENGTH_GAP
                 for length in {len(tokens) - gap, len(tokens) + gap}:
                     if length not in self._by_length:
                         continue
                     for candidate in self._candidates(length, tokens):
+                        if not (plain or details or candidate.shape.details):
+                            continue
                         share, generalized, gen_spaced = compare_aligned(
                             candidate.shape, tokens, spaced
                         )
@@ -243,7 +255,9 @@ class TemplateMiner:
         old = len(template.shape.tokens)
         old_head = _head(template.shape.tokens)
         before = template.shape.wordset
+        self._detailed -= bool(template.shape.details)
         template.shape = Shape.of(tokens)
+        self._detailed += bool(template.shape.details)
         self._vocabulary.changed(before, template.shape.wordset)
         template.text = text
         if len(tokens) != old:
@@ -256,6 +270,7 @@ class TemplateMiner:
 
     def _add_template(self, template: Template) -> None:
         self._vocabulary.created(template.shape.wordset)
+        self._detailed += bool(template.shape.details)
         self._templates.append(template)
         self._by_length.setdefault(len(template.shape.tokens), []).append(template)
         self._by_head.setdefault(_key(template.shape.tokens), []).append(template)
