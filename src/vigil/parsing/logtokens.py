@@ -48,12 +48,13 @@ _PATH = (
     rf"|[A-Za-z]:\\[^{_STOP}]*"
     rf"|(?:[^{_STOP}=/]*/){{2,}}[^{_STOP}]*"
 )
-_WORD = r'[<>]=?(?=[0-9a-fA-F]*[0-9])[^\s=,;()\[\]{}<>|"]+|[^\s=,;()\[\]{}<>|"]+|\S'
+_WORD = r'[^\s=,;()\[\]{}<>|"]+|[<>]=?(?=[0-9a-fA-F]*[0-9])[^\s=,;()\[\]{}<>|"]+|\S'
 _PLAIN = re.compile(rf"(\s*)({_WORD})")
 _WITH_PATHS = re.compile(rf"(\s*)(?:({_PATH})|({_WORD}))")
 _DIGIT = re.compile(r"\d")
 _DIGITS = re.compile(r"[0-9a-fA-F]*[0-9][0-9a-fA-F]*")  # a number, or hex holding a digit
-_SUBPARTS = re.compile(r"([:@#/\\]|\.{2,})")
+_SUBPARTS = re.compile(r"([:@#/\\])")
+_SUBPARTS_LEADERS = re.compile(r"([:@#/\\]|\.{2,})")  # with dot leaders: "key.....0"
 _VAR_RUN = re.compile(r"(?:<\*>(?:[:@#/\\]|\.{2,})*)+<\*>")
 # A dotted name with a number after a colon: host:port, Class.method:line.
 _ADDRESS = re.compile(r"[\w-]+(?:\.[\w$-]+)+:<\*>")
@@ -104,9 +105,10 @@ def mask_word(word: str) -> str:
         return VAR if _HEX.fullmatch(word) else word
     if _HEX.fullmatch(word):
         return VAR
-    masked = "".join(VAR if _DIGIT.search(part) else part for part in _SUBPARTS.split(word))
+    subparts = _SUBPARTS_LEADERS if ".." in word else _SUBPARTS
+    masked = "".join(VAR if _DIGIT.search(part) else part for part in subparts.split(word))
     masked = _VAR_RUN.sub(VAR, masked)
-    if _ADDRESS.fullmatch(masked):
+    if "." in masked and _ADDRESS.fullmatch(masked):
         return VAR
     rest = masked.replace(VAR, "")
     if any(ch.isalnum() for ch in rest):

@@ -200,7 +200,8 @@ class TemplateMiner:
         best_share = -1.0
         merged: list[str] | None = None
         merged_spaced: Sequence[bool] = spaced
-        for candidate in self._candidates(len(tokens), tokens):
+        head = _head(tokens)
+        for candidate in self._candidates(len(tokens), head):
             share, generalized = compare_same_length(candidate.shape, tokens, self._vocabulary)
             if share > best_share:
                 best, best_share, merged = candidate, share, generalized
@@ -217,7 +218,7 @@ class TemplateMiner:
                 for length in {len(tokens) - gap, len(tokens) + gap}:
                     if length not in self._by_length:
                         continue
-                    for candidate in self._candidates(length, tokens):
+                    for candidate in self._candidates(length, head):
                         if not (plain or details or candidate.shape.details):
                             continue
                         share, generalized, gen_spaced = compare_aligned(
@@ -275,11 +276,10 @@ class TemplateMiner:
         self._by_length.setdefault(len(template.shape.tokens), []).append(template)
         self._by_head.setdefault(_key(template.shape.tokens), []).append(template)
 
-    def _candidates(self, length: int, tokens: tuple[str, ...]) -> list[Template]:
-        """Templates of ``length`` that ``tokens`` could belong to: a plain first word must be the
-        template's own first token (the comparisons never let a first word go), unless that is a
-        variable or an identifier."""
-        head = _head(tokens)
+    def _candidates(self, length: int, head: str) -> list[Template]:
+        """Templates of ``length`` that a line with first token ``head`` (see ``_head``) could
+        belong to: a plain first word must be the template's own first token (the comparisons
+        never let a first word go), unless that is a variable or an identifier."""
         if head == "*":
             return self._by_length.get(length, [])
         return self._by_head.get((length, head), []) + self._by_head.get((length, "*"), [])
