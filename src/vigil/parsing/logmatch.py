@@ -228,16 +228,22 @@ def optional_length(tokens: Sequence[str], i: int) -> int:
 
 
 def compare_aligned(
-    shape: Shape, line: Sequence[str], spaced: Sequence[bool]
+    shape: Shape,
+    line: Sequence[str],
+    spaced: Sequence[bool],
+    line_tokens: frozenset[str] | None = None,
 ) -> tuple[float, list[str] | None, list[bool] | None]:
-    """Align a template and a line of another length; ``(share, merged, merged_spacing)``."""
+    """Align a template and a line of another length; ``(share, merged, merged_spacing)``.
+    ``line_tokens``: ``frozenset(line)``, when the caller has it."""
     a, b = shape.tokens, tuple(line)
     n, m = len(a), len(b)
     if shape.words == 0 or n > MAX_ALIGN_TOKENS or m > MAX_ALIGN_TOKENS:
         return -1.0, None, None
     if VAR not in a and VAR not in b:
         return -1.0, None, None
-    if len(shape.wordset.intersection(b)) < ALIGNED_SHARE * shape.words:
+    if line_tokens is None:
+        line_tokens = frozenset(b)
+    if len(shape.wordset & line_tokens) < ALIGNED_SHARE * shape.words:
         return -1.0, None, None
     memo: dict[tuple[int, int, bool, bool], tuple[float, float, str]] = {}
     weights = shape.weights

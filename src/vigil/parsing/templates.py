@@ -208,6 +208,7 @@ class TemplateMiner:
         if best is None or best_share < SAME_LENGTH_SHARE:
             best, best_share = None, -1.0
             details = count_details(tokens)
+            line_tokens = frozenset(tokens)
             detailed = details or self._detailed  # may a side leave a detail out?
             for gap in range(
                 0 if detailed else 1, (MAX_DETAIL_GAP if detailed else MAX_LENGTH_GAP) + 1
@@ -222,7 +223,7 @@ class TemplateMiner:
                         if not (plain or details or candidate.shape.details):
                             continue
                         share, generalized, gen_spaced = compare_aligned(
-                            candidate.shape, tokens, spaced
+                            candidate.shape, tokens, spaced, line_tokens
                         )
                         if (
                             generalized is not None
