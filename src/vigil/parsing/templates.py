@@ -216,7 +216,7 @@ class TemplateMiner:
                 # past MAX_LENGTH_GAP, or at one length (details left out in other places):
                 # only when a detail may be left out
                 plain = 0 < gap <= MAX_LENGTH_GAP
-                for length in {len(tokens) - gap, len(tokens) + gap}:
+                for length in (len(tokens) - gap, len(tokens) + gap) if gap else (len(tokens),):
                     if length not in self._by_length:
                         continue
                     for candidate in self._candidates(length, head):
