@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from vigil.handlers.triage import Diagnosis, Triage
     from vigil.memory.history import RunHistory
     from vigil.memory.knowledge import KnowledgeBase
+    from vigil.memory.logstate import LogState
     from vigil.memory.receipts import ReceiptStore
     from vigil.memory.snapshots import SnapshotStore
     from vigil.memory.vectors import VectorStore
@@ -213,6 +214,13 @@ class Vigil:
         return RunHistory(self.log)
 
     @cached_property
+    def log_state(self) -> LogState:
+        """Templates and read positions of followed logs."""
+        from vigil.memory.logstate import LogState
+
+        return LogState(self.db)
+
+    @cached_property
     def knowledge(self) -> KnowledgeBase:
         """The knowledge base, with semantic recall when it is installed and not turned off
         (its model loads on the first search that needs it; triage never does)."""
@@ -360,7 +368,7 @@ class Vigil:
         """Apply every namespace's migrations (the daemon does this at start)."""
         from vigil.guard.proposals import ProposalStore
 
-        _ = self.history, self.knowledge, self.receipts
+        _ = self.history, self.knowledge, self.receipts, self.log_state
         ProposalStore(self.db)  # the table only: a bad [control] config must not stop a run
 
     # -- publishing from this process ------------------------------------------------------------

@@ -57,6 +57,7 @@ log = logging.getLogger("vigil.daemon")
 
 BUS_HEARTBEAT_S = 10.0
 HTTP_BEAT_S = 5  # uvicorn's main loop beats this often while it serves
+LOG_HEARTBEAT_S = 30.0  # a follower beats at least every 5 s while idle
 STAGE_HTTP, STAGE_BUS, STAGE_PROBES = 3, 1, 0
 
 
@@ -104,6 +105,7 @@ class Daemon:
         self.vigil.source = "vigil.daemon"  # control's events are the daemon's
         self.vigil.on_stored = self._wake_soon
         self.hearing: Hearing | None = None
+        self.log_streams: list[Any] = []
         self.vigil.record_breaker_changes = False  # published right away below instead
         self.vigil.breakers.on_change(self._breaker_changed)
         self.vigil.breakers.on_call(self._dependency_called)
@@ -336,6 +338,7 @@ class Daemon:
         )
         self.port = http.port
         self.supervisor.add(Spec("http", http, heartbeat=3.0 * HTTP_BEAT_S, stage=STAGE_HTTP))
+        self._add_log_streams()
         self.supervisor.add(Spec("storage", self.storage, heartbeat=60.0, stage=STAGE_PROBES))
         self.supervisor.add(
             Spec(
@@ -350,6 +353,29 @@ class Daemon:
             )
             self.supervisor.add(
                 Spec("systemd.watchdog", watchdog, required=False, stage=STAGE_PROBES)
+            )
+
+    def _add_log_streams(self) -> None:
+        """``[[logs.follow]]``: one supervised component per followed log."""
+        from vigil.app.logfollow import LogStream, follow_specs
+
+        for spec in follow_specs(self.settings):
+            stream = LogStream(
+                spec,
+                event_log=self.vigil.log,
+                state=self.vigil.log_state,
+                clock=self.clock,
+                wake=self.bus.wake,
+            )
+            self.log_streams.append(stream)
+            self.supervisor.add(
+                Spec(
+                    f"logs:{spec.label}",
+                    stream,
+                    heartbeat=LOG_HEARTBEAT_S,
+                    required=False,
+                    stage=STAGE_BUS,
+                )
             )
 
     async def _wait_until_running(self, timeout: float = 30.0) -> None:

@@ -36,6 +36,8 @@ Sections, in run order (one module each)::
                    once, vs a bare Starlette endpoint
     files          a write -> file.changed on the bus, after the debounce, vs a bare watchdog
                    callback; how long the git hook keeps git waiting
+    logs           log template grouping accuracy (loghub) and lines/s vs drain3; a line
+                   appended to a followed file -> its anomaly on the bus (p99)
 
 Report shape::
 
@@ -80,6 +82,7 @@ SECTIONS: tuple[str, ...] = (
     "voice",
     "webhook",
     "files",
+    "logs",
 )
 
 __all__ = ["SECTIONS"]

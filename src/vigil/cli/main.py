@@ -258,6 +258,7 @@ COMMANDS: dict[str, tuple[str, Define | str]] = {
     "token": ("tokens for the HTTP API (needed for writes)", "vigil.cli.token"),
     "hooks": ("git hooks: commits and branch switches", "vigil.cli.hooks"),
     "chores": ("scheduled chores: last and next runs", "vigil.cli.chores"),
+    "logs": ("log templates, summaries and following", "vigil.cli.logs"),
 }
 """Command name -> (help line, how to define it). Listed in this order by ``vigil --help``."""
 

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
 DEFAULT_PORT = 7878
 # The steps that may use a model: triage enrichment and `vigil ask`.
-REASONING_STEPS = ("enrich", "ask")
+REASONING_STEPS = ("enrich", "ask", "logs_summary")
 
 
 def default_home() -> Path:
@@ -97,6 +97,8 @@ class Settings:
     watch_paths: tuple[Mapping[str, Any], ...] = ()
     probes: tuple[Mapping[str, Any], ...] = ()
     chores: Mapping[str, Any] = {}
+    # `[[logs.follow]]` tables (path = "...", or kind = "journald"), validated by vigil.app.
+    log_follow: tuple[Mapping[str, Any], ...] = ()
     # Memory: semantic recall "auto" (on when the `semantic` extra is installed) or "off"; the
     # idle gap that ends a session (hours); days after which a never-confirmed candidate is
     # retired; the back-tested hit rate and the evidence a prediction needs to be mentioned.
@@ -256,6 +258,7 @@ SECTIONS: dict[str, frozenset[str]] = {
     "watch.paths": ANY_KEYS,  # checked by vigil.sources.files
     "probes": ANY_KEYS,  # each probe's keys: checked by vigil.sources.probes
     "chores": ANY_KEYS,  # checked by the chores' scheduler
+    "logs.follow": ANY_KEYS,  # each follower's keys: checked by vigil.app.logfollow
 }
 
 
@@ -417,6 +420,12 @@ def load_settings(
         if local_env not in ("1", "true", "yes", "0", "false", "no"):
             raise ConfigError(f"VIGIL_LOCAL_ONLY must be 1 or 0, got {local_env!r}")
         changes["local_only"] = local_env in ("1", "true", "yes")
+    logs = document.get("logs", {})
+    if isinstance(logs, dict) and "follow" in logs:
+        follow = logs["follow"]
+        if not isinstance(follow, list) or not all(isinstance(f, dict) for f in follow):
+            raise ConfigError("config.toml: [[logs.follow]] must be a list of tables")
+        changes["log_follow"] = tuple(follow)
     _hearing(document, environ, changes)
     for variable, name in _ENV_FIELDS.items():
         if environ.get(variable):

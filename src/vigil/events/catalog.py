@@ -99,6 +99,11 @@ REPORT_DAILY = "report.status.created"
 REPORT_PERFORMANCE = "report.performance.created"
 
 
+# Logs (issue 9): what a followed log shows that is new or unusual.
+LOG_ANOMALY_DETECTED = "log.anomaly.detected"
+LOG_ANOMALY_KINDS = ("new_template", "rate_spike", "error_burst")
+
+
 class GitState(TypedDict, total=False):
     """Where the working tree stood when a command ran."""
 
@@ -144,6 +149,19 @@ class TriageCompleted(TypedDict):
     elapsed_ms: float
 
 
+class LogAnomalyDetected(TypedDict):
+    """Payload of ``log.anomaly.detected``: what is unusual in a followed log, with the evidence
+    (sample lines) and the baseline it was judged against. ``subject`` is the path."""
+
+    path: str
+    kind: str  # one of LOG_ANOMALY_KINDS
+    template: str
+    template_id: NotRequired[str]
+    samples: list[str]
+    baseline: dict[str, Any]
+    level: NotRequired[str | None]
+
+
 _FIELD_TYPES: dict[str, dict[str, tuple[type, ...]]] = {
     BUILD_RUN_STARTED: {"command": (str,), "cwd": (str,), "argv": (list,)},
     BUILD_RUN_PASSED: {
@@ -169,6 +187,13 @@ _FIELD_TYPES: dict[str, dict[str, tuple[type, ...]]] = {
         "evidence": (dict,),
         "proposer": (str,),
         "expires_s": (int, float),
+    },
+    LOG_ANOMALY_DETECTED: {
+        "path": (str,),
+        "kind": (str,),
+        "template": (str,),
+        "samples": (list,),
+        "baseline": (dict,),
     },
 }
 

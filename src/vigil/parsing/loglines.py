@@ -1,0 +1,369 @@
+"""From raw log lines to records: the message, its level and its time; continuation lines joined.
+
+* **Formats.** A JSON object line is read for its message (``message``, ``msg``, ``MESSAGE``
+  (journald), ``log``, ``text``...), level (``level``, ``severity``, ``levelname``, journald's
+  numeric ``PRIORITY``) and time (``time``, ``timestamp``, ``ts``, ``@timestamp``, journald's
+  ``__REALTIME_TIMESTAMP``). Anything else is plain text: the level is the first level word
+  (``ERROR``, ``warn``, ``E``...) in the line's head, and words like ``Exception`` or ``failed``
+  in the message count as error or warning when no level is given.
+* **Records.** A line that starts with white space, ``Caused by:``, ``... 12 more``,
+  ``Traceback (most recent call last):``, a Java exception (``java.io.IOException: ...``) or the
+  exception line that ends a Python traceback belongs to the record before it
+  (:class:`RecordJoiner`).
+* **Bad input.** Bytes that are not UTF-8 become U+FFFD, NULs and other control characters are
+  dropped, and a record is cut at ``MAX_RECORD_CHARS``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+MAX_RECORD_CHARS = 64 * 1024
+MAX_RECORD_LINES = 200
+
+LEVELS = ("trace", "debug", "info", "notice", "warning", "error", "critical")
+_RANK = {name: rank for rank, name in enumerate(LEVELS)}
+WARNING_RANK = _RANK["warning"]
+ERROR_RANK = _RANK["error"]
+
+_LEVEL_WORDS = {
+    "trace": "trace",
+    "finest": "trace",
+    "finer": "debug",
+    "fine": "debug",
+    "debug": "debug",
+    "dbg": "debug",
+    "info": "info",
+    "information": "info",
+    "informational": "info",
+    "notice": "notice",
+    "warn": "warning",
+    "warning": "warning",
+    "err": "error",
+    "error": "error",
+    "severe": "error",
+    "fail": "error",
+    "failure": "error",
+    "crit": "critical",
+    "critical": "critical",
+    "fatal": "critical",
+    "alert": "critical",
+    "emerg": "critical",
+    "emergency": "critical",
+    "panic": "critical",
+}
+_SINGLE_LETTER = {"D": "debug", "I": "info", "W": "warning", "E": "error", "F": "critical"}
+_SYSLOG_PRIORITY = (
+    "critical",
+    "critical",
+    "critical",
+    "error",
+    "warning",
+    "notice",
+    "info",
+    "debug",
+)
+_HEAD = 96  # level words are looked for in the line's first characters
+_LEVEL_RE = re.compile(
+    r"(?<![\w.-])(?:\[|<|\()?(" + "|".join(sorted(_LEVEL_WORDS, key=len, reverse=True)) + r")"
+    r"(?:\]|>|\)|:)?(?![\w.-])",
+    re.IGNORECASE,
+)
+_LETTER_RE = re.compile(r"(?:^|\s)([DIWEF])(?:/|\s)")  # Android's "E/Tag", klog's "E0102"
+_ERROR_HINT = re.compile(
+    r"\b(?:exception|traceback|error|errors|failed|failure|fatal|panic|segfault|refused|"
+    r"denied|unreachable|timed out|timeout|abort(?:ed)?|crash(?:ed)?)\b",
+    re.IGNORECASE,
+)
+_WARNING_HINT = re.compile(
+    r"\b(?:warn|warning|deprecated|retry(?:ing)?|slow|degraded|unable|cannot|can't|invalid)\b",
+    re.IGNORECASE,
+)
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_CONTINUATION = re.compile(
+    r"^(?:[ \t]|Caused by:|\.\.\. \d+ (?:more|common frames omitted)|"
+    r"Traceback \(most recent call last\):|During handling of the above exception|"
+    r"The above exception was the direct cause)"
+)
+_JAVA_EXCEPTION = re.compile(r"^(?:[a-z_$][\w$]*\.)+[A-Z][\w$]*(?:Exception|Error|Throwable)\b")
+_PY_EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Warning)\b")
+
+# A syslog line's head: its time and host, before "program[pid]: message".
+_SYSLOG_HEAD = re.compile(
+    r"^(?:<\d{1,3}>)?(?:[A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2}"
+    r"|\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?)"
+    r" \S+ (?=[\w./-]+(?:\[\d+\])?: )"
+)
+_MESSAGE_KEYS = ("message", "msg", "MESSAGE", "log", "text", "event", "body", "Message")
+_LEVEL_KEYS = ("level", "severity", "levelname", "lvl", "log.level", "PRIORITY", "Level")
+_TIME_KEYS = ("time", "timestamp", "ts", "@timestamp", "datetime", "__REALTIME_TIMESTAMP", "t")
+
+_TIMESTAMP_RES = (
+    # 2024-01-02T03:04:05.678Z, 2024-01-02 03:04:05,678 +0100
+    (
+        re.compile(
+            r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d{1,9}))?"
+            r"\s?(Z|[+-]\d{2}:?\d{2})?"
+        ),
+        "iso",
+    ),
+    # 2005-06-03-15.42.50.675872 (BGL), 2016/09/27 20:30:31
+    (re.compile(r"(\d{4})[-/](\d{2})[-/](\d{2})[-/ ](\d{2})[.:](\d{2})[.:](\d{2})"), "iso"),
+    # Jun 14 15:16:01 (syslog: no year)
+    (
+        re.compile(
+            r"\b(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\s+(\d{1,2})\s+(\d{2}):(\d{2}):(\d{2})"
+        ),
+        "syslog",
+    ),
+)
+_MONTH_NAMES = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec"
+_MONTHS = {m: i for i, m in enumerate(_MONTH_NAMES.split(), 1)}
+
+
+@dataclass(frozen=True, slots=True)
+class LogRecord:
+    """One log record: the message to mine, its level and time if known, and the raw text."""
+
+    message: str
+    level: str | None = None  # one of LEVELS, or None when nothing says
+    time: datetime | None = None
+    raw: str = ""
+    lines: int = 1
+    truncated: bool = False
+    fields: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def headline(self) -> str:
+        """The line to mine: the first (less a syslog time and host), or for a bare Python
+        traceback its last (the exception)."""
+        first, _, rest = self.message.partition("\n")
+        if rest and first.startswith("Traceback (most recent call last):"):
+            return rest.rsplit("\n", 1)[-1]
+        return strip_syslog_head(first)
+
+    @property
+    def rank(self) -> int:
+        """The level's rank (``LEVELS`` order); a record without one ranks as info."""
+        return _RANK.get(self.level or "info", _RANK["info"])
+
+    @property
+    def severe(self) -> bool:
+        """Warning or worse."""
+        return self.rank >= WARNING_RANK
+
+
+def strip_syslog_head(line: str) -> str:
+    """``sshd[42]: Failed ...`` from ``Dec 10 06:55:46 host sshd[42]: Failed ...``: the time and
+    host say nothing about the message, and mining on the program name first keeps programs
+    apart."""
+    match = _SYSLOG_HEAD.match(line)
+    return line[match.end() :] if match else line
+
+
+def clean(text: str) -> str:
+    """Drop control characters (keeping tabs) and the line end."""
+    text = text.rstrip("\r\n")
+    if _CONTROL.search(text):
+        text = _CONTROL.sub("", text)
+    return text
+
+
+def decode(data: bytes) -> str:
+    """Bytes of a log into text: UTF-8, with U+FFFD for whatever is not."""
+    return data.decode("utf-8", errors="replace")
+
+
+def parse_record(
+    text: str, *, lines: int = 1, truncated: bool = False, year: int | None = None
+) -> LogRecord:
+    """The record for ``text`` (one line, or a first line and its continuations)."""
+    if len(text) > MAX_RECORD_CHARS:
+        text, truncated = text[:MAX_RECORD_CHARS], True
+    first = text.split("\n", 1)[0]
+    stripped = first.lstrip()
+    if stripped.startswith("{") and stripped.rstrip().endswith("}"):
+        record = _json_record(stripped, text, lines, truncated, year)
+        if record is not None:
+            return record
+    return LogRecord(
+        message=text,
+        level=level_of(first),
+        time=time_of(first, year),
+        raw=text,
+        lines=lines,
+        truncated=truncated,
+    )
+
+
+def level_of(line: str) -> str | None:
+    """The level a plain-text line states in its head, else one guessed from its words."""
+    head = line[:_HEAD]
+    match = _LEVEL_RE.search(head)
+    if match is not None:
+        return _LEVEL_WORDS[match.group(1).lower()]
+    letter = _LETTER_RE.search(head[:40])
+    if letter is not None:
+        return _SINGLE_LETTER[letter.group(1)]
+    if _ERROR_HINT.search(line):
+        return "error"
+    if _WARNING_HINT.search(line):
+        return "warning"
+    return None
+
+
+def time_of(line: str, year: int | None = None) -> datetime | None:
+    """The first timestamp in the line's head, as UTC (naive times are taken as UTC; a syslog
+    time has no year: ``year``, the caller's current one, else 1970)."""
+    head = line[:80]
+    for pattern, kind in _TIMESTAMP_RES:
+        match = pattern.search(head)
+        if match is None:
+            continue
+        try:
+            if kind == "syslog":
+                month = _MONTHS[match.group(1)]
+                day, hh, mm, ss = (int(g) for g in match.groups()[1:])
+                return datetime(year or 1970, month, day, hh, mm, ss, tzinfo=UTC)
+            y, mo, d, hh, mm, ss = (int(g) for g in match.groups()[:6])
+            fraction = match.group(7) if pattern.groups >= 7 else None
+            micros = int((fraction or "0")[:6].ljust(6, "0"))
+            moment = datetime(y, mo, d, hh, mm, ss, micros, tzinfo=UTC)
+            zone = match.group(8) if pattern.groups >= 8 else None
+            if zone and zone != "Z":
+                sign = 1 if zone[0] == "+" else -1
+                digits = zone[1:].replace(":", "")
+                moment -= timedelta(minutes=sign * (int(digits[:2]) * 60 + int(digits[2:4])))
+            return moment
+        except (ValueError, KeyError):
+            continue
+    return None
+
+
+def _json_record(
+    first: str, text: str, lines: int, truncated: bool, year: int | None
+) -> LogRecord | None:
+    try:
+        data = json.loads(first)
+    except ValueError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    message = _first(data, _MESSAGE_KEYS)
+    if message is None:
+        return None
+    if not isinstance(message, str):
+        message = json.dumps(message, ensure_ascii=False, default=str)
+    level = _json_level(_first(data, _LEVEL_KEYS))
+    if level is None:
+        level = level_of(message)
+    rest = text.split("\n", 1)[1] if "\n" in text else ""
+    return LogRecord(
+        message=clean(message) + ("\n" + rest if rest else ""),
+        level=level,
+        time=_json_time(_first(data, _TIME_KEYS), year),
+        raw=text,
+        lines=lines,
+        truncated=truncated,
+        fields={k: v for k, v in data.items() if k not in _MESSAGE_KEYS},
+    )
+
+
+def _first(data: dict[str, Any], keys: tuple[str, ...]) -> Any:
+    for key in keys:
+        if key in data and data[key] not in (None, ""):
+            return data[key]
+    return None
+
+
+def _json_level(value: Any) -> str | None:
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
+        number = int(value)
+        if 0 <= number <= 7:  # syslog / journald PRIORITY
+            return _SYSLOG_PRIORITY[number]
+        # bunyan/pino: 10 trace, 20 debug, 30 info, 40 warn, 50 error, 60 fatal
+        return {10: "trace", 20: "debug", 30: "info", 40: "warning", 50: "error"}.get(
+            number, "critical" if number >= 60 else None
+        )
+    return _LEVEL_WORDS.get(str(value).strip().lower())
+
+
+def _json_time(value: Any, year: int | None) -> datetime | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        if isinstance(value, int | float) or (isinstance(value, str) and value.isdigit()):
+            number = float(value)
+            # journald: microseconds; others: seconds or milliseconds since the epoch
+            if number > 1e14:
+                number /= 1e6
+            elif number > 1e11:
+                number /= 1e3
+            return datetime.fromtimestamp(number, tz=UTC)
+        return time_of(str(value), year)
+    except (ValueError, OverflowError, OSError):
+        return None
+
+
+class RecordJoiner:
+    """Group lines into records: continuation lines join the record before them.
+
+    ``feed(line)`` returns the records completed by that line (the previous record, once a new
+    one starts); ``flush()`` returns the one still open. The caller decides when an open record
+    is complete for lack of more input (a follower flushes after a short quiet spell).
+    """
+
+    def __init__(self, year: int | None = None) -> None:
+        self.year = year
+        self._lines: list[str] = []
+        self._in_traceback = False
+        self._truncated = False
+
+    @property
+    def pending(self) -> bool:
+        return bool(self._lines)
+
+    def feed(self, line: str, *, truncated: bool = False) -> list[LogRecord]:
+        line = clean(line)
+        if self._lines and self._continues(line):
+            if len(self._lines) < MAX_RECORD_LINES:
+                self._lines.append(line)
+            else:
+                self._truncated = True
+            self._truncated = self._truncated or truncated
+            return []
+        done = self.flush()
+        self._lines = [line]
+        self._truncated = truncated
+        self._in_traceback = line.startswith("Traceback (most recent call last):")
+        return done
+
+    def flush(self) -> list[LogRecord]:
+        if not self._lines:
+            return []
+        text = "\n".join(self._lines)
+        record = parse_record(
+            text, lines=len(self._lines), truncated=self._truncated, year=self.year
+        )
+        self._lines = []
+        self._in_traceback = False
+        self._truncated = False
+        return [record]
+
+    def _continues(self, line: str) -> bool:
+        if not line.strip():
+            return False
+        if _CONTINUATION.match(line) or _JAVA_EXCEPTION.match(line):
+            if line.startswith("Traceback"):
+                self._in_traceback = True
+            return True
+        if self._in_traceback and _PY_EXCEPTION.match(line):
+            self._in_traceback = False  # the exception line ends a Python traceback
+            return True
+        return False
