@@ -104,6 +104,11 @@ _AFTER_RUN_MODULES = (
     "vigil.app.enrich",
     "vigil.app.reasoning",
     "vigil.cli.render",
+    "vigil.handlers.enricher",
+    "vigil.reasoning.chain",
+    "vigil.reasoning.providers.rules",
+    "vigil.reasoning.workspace",
+    "vigil.reasoning.wording",
 )
 
 
