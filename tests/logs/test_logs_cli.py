@@ -118,7 +118,7 @@ def test_follow_prints_templates_and_anomalies_until_interrupted(
         proc.wait(timeout=15)
     assert proc.returncode == 0, proc.stderr.read() if proc.stderr else ""
     stored = events(home, "--type", "log.anomaly.detected")
-    assert [e["data"]["template"] for e in stored] == ["ERROR worker <*> crashed: out of memory"]
+    assert [e["data"]["template"] for e in stored] == ["worker <*> crashed: out of memory"]
     directory = vigil("logs", "follow", str(tmp_path), home=home)
     assert directory.returncode != 0 and "is a directory" in directory.stderr
 

@@ -24,13 +24,8 @@ from typing import IO, Any
 
 from vigil.config import Settings
 from vigil.errors import InputError, NotFoundError
-from vigil.parsing.loglines import (
-    RecordJoiner,
-    clean,
-    decode,
-    parse_record,
-    strip_syslog_head,
-)
+from vigil.parsing.logheader import message_of
+from vigil.parsing.loglines import RecordJoiner, clean, decode, parse_record
 from vigil.parsing.logsummary import SummaryBuilder, written_summary
 from vigil.parsing.templates import Template, TemplateMiner
 
@@ -79,7 +74,8 @@ def read_lines(path: str) -> Iterator[list[str]]:
 
 
 def templates(path: str) -> Iterator[tuple[str, Template]]:
-    """Each line with its template (JSON lines are mined on their message)."""
+    """Each line with its template, mined on its message (the header left out; JSON lines: their
+    message field)."""
     miner = TemplateMiner()
     for chunk in read_lines(path):
         messages = [_message(line) for line in chunk]
@@ -87,9 +83,10 @@ def templates(path: str) -> Iterator[tuple[str, Template]]:
 
 
 def _message(line: str) -> str:
+    """What a line is mined on: its message, less the header (time, level, component...)."""
     if line.lstrip().startswith("{"):
         return parse_record(line).headline
-    return strip_syslog_head(line)
+    return message_of(line)
 
 
 def summarize(

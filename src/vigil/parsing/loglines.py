@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from vigil.parsing.logheader import Header, parse_time, split_header
+
 MAX_RECORD_CHARS = 64 * 1024
 MAX_RECORD_LINES = 200
 
@@ -92,12 +94,6 @@ _CONTINUATION = re.compile(
 _JAVA_EXCEPTION = re.compile(r"^(?:[a-z_$][\w$]*\.)+[A-Z][\w$]*(?:Exception|Error|Throwable)\b")
 _PY_EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Warning)\b")
 
-# A syslog line's head: its time and host, before "program[pid]: message".
-_SYSLOG_HEAD = re.compile(
-    r"^(?:<\d{1,3}>)?(?:[A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2}"
-    r"|\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?)"
-    r" \S+ (?=[\w./-]+(?:\[\d+\])?: )"
-)
 _MESSAGE_KEYS = ("message", "msg", "MESSAGE", "log", "text", "event", "body", "Message")
 _LEVEL_KEYS = ("level", "severity", "levelname", "lvl", "log.level", "PRIORITY", "Level")
 _TIME_KEYS = ("time", "timestamp", "ts", "@timestamp", "datetime", "__REALTIME_TIMESTAMP", "t")
@@ -136,15 +132,18 @@ class LogRecord:
     lines: int = 1
     truncated: bool = False
     fields: dict[str, Any] = field(default_factory=dict)
+    head: int = 0  # characters of the message's first line that are its header
+    component: str | None = None  # what the header names as the writer (logger, program)
 
     @property
     def headline(self) -> str:
-        """The line to mine: the first (less a syslog time and host), or for a bare Python
-        traceback its last (the exception)."""
+        """The line to mine: the message's first line less its header
+        (:mod:`vigil.parsing.logheader`), or for a bare Python traceback its last line (the
+        exception)."""
         first, _, rest = self.message.partition("\n")
         if rest and first.startswith("Traceback (most recent call last):"):
             return rest.rsplit("\n", 1)[-1]
-        return strip_syslog_head(first)
+        return first[self.head :] if self.head else first
 
     @property
     def rank(self) -> int:
@@ -155,14 +154,6 @@ class LogRecord:
     def severe(self) -> bool:
         """Warning or worse."""
         return self.rank >= WARNING_RANK
-
-
-def strip_syslog_head(line: str) -> str:
-    """``sshd[42]: Failed ...`` from ``Dec 10 06:55:46 host sshd[42]: Failed ...``: the time and
-    host say nothing about the message, and mining on the program name first keeps programs
-    apart."""
-    match = _SYSLOG_HEAD.match(line)
-    return line[match.end() :] if match else line
 
 
 def clean(text: str) -> str:
@@ -190,18 +181,34 @@ def parse_record(
         record = _json_record(stripped, text, lines, truncated, year)
         if record is not None:
             return record
+    header = split_header(first)
     return LogRecord(
         message=text,
-        level=level_of(first),
-        time=time_of(first, year),
+        level=header.level or level_of(first[header.end :]),
+        time=_header_time(first, header, year),
         raw=text,
         lines=lines,
         truncated=truncated,
+        head=header.end,
+        component=header.component,
     )
 
 
+def _header_time(line: str, header: Header, year: int | None) -> datetime | None:
+    if header.time_start >= 0:
+        found = parse_time(line[header.time_start : header.time_end], year)
+        if found is not None:
+            return found
+    elif header.end:
+        found = parse_time(line[: header.end], year)  # 081109 203615 ..., an epoch
+        if found is not None:
+            return found
+    return _time_in(line, year)
+
+
 def level_of(line: str) -> str | None:
-    """The level a plain-text line states in its head, else one guessed from its words."""
+    """The level a plain-text line (or message) states in its head, else one guessed from its
+    words."""
     head = line[:_HEAD]
     match = _LEVEL_RE.search(head)
     if match is not None:
@@ -217,8 +224,13 @@ def level_of(line: str) -> str | None:
 
 
 def time_of(line: str, year: int | None = None) -> datetime | None:
-    """The first timestamp in the line's head, as UTC (naive times are taken as UTC; a syslog
-    time has no year: ``year``, the caller's current one, else 1970)."""
+    """The time a line's header states (:func:`vigil.parsing.logheader.parse_time`), else the
+    first timestamp in its head, as UTC (naive times are taken as UTC; a time without a year
+    gets ``year``, the caller's current one, else 1970)."""
+    return _header_time(line, split_header(line), year)
+
+
+def _time_in(line: str, year: int | None) -> datetime | None:
     head = line[:80]
     for pattern, kind in _TIMESTAMP_RES:
         match = pattern.search(head)
@@ -258,18 +270,25 @@ def _json_record(
         return None
     if not isinstance(message, str):
         message = json.dumps(message, ensure_ascii=False, default=str)
-    level = _json_level(_first(data, _LEVEL_KEYS))
+    message = clean(message)
+    header = split_header(message.split("\n", 1)[0])  # a line inside JSON (docker) has one
+    level = _json_level(_first(data, _LEVEL_KEYS)) or header.level
     if level is None:
-        level = level_of(message)
+        level = level_of(message[header.end :])
+    when = _json_time(_first(data, _TIME_KEYS), year)
+    if when is None and header.end:
+        when = _header_time(message, header, year)
     rest = text.split("\n", 1)[1] if "\n" in text else ""
     return LogRecord(
-        message=clean(message) + ("\n" + rest if rest else ""),
+        message=message + ("\n" + rest if rest else ""),
         level=level,
-        time=_json_time(_first(data, _TIME_KEYS), year),
+        time=when,
         raw=text,
         lines=lines,
         truncated=truncated,
         fields={k: v for k, v in data.items() if k not in _MESSAGE_KEYS},
+        head=header.end,
+        component=header.component,
     )
 
 

@@ -1,0 +1,510 @@
+"""A log line's header (time, host, pid, level, thread, component...) told from its message, by the
+shapes of its fields: no per-format regex, no setting per system.
+
+A line's head is cut into **fields**: a bracketed group (``[IPC Server handler 5 on 62270]``,
+``[Sun Dec 04 04:47:44 2005]``, nested ones too), a lone separator (``-``, ``|``, ``--``, ``:``),
+or a run of other characters (``|`` ends a field too: ``time|component|pid|message``). Each field
+gets a **kind** from its shape alone:
+
+* ``TIME``: a date, a clock time, or both (``2015-10-18``, ``18:01:47,978``,
+  ``2005-06-03-15.42.50.675872``, ``17/06/09``, ``2026-11-02T10:11:12.345+01:00``,
+  ``02/Nov/2026:10:11:12``), a bracket holding one, or a month, weekday, AM/PM or zone name beside
+  a number;
+* ``LEVEL``: a level word (``INFO``, ``warn``, ``[notice]``, ``<E>``, ``ERROR:``), a syslog
+  priority ``<13>``, klog's ``I1102``, or one of ``V D I W E F`` between numbers (Android);
+* ``COMPONENT``: a name ending in a colon (``sshd[24200]:``, ``dfs.DataNode$PacketResponder:``,
+  ``WindowManager:``, ``main.go:23:``);
+* ``SEP``, ``BRACKET`` (a thread, a request context), ``NUMBER`` (anything holding a digit: pids,
+  node names, ids, IPs), ``DOTTED`` (``com.example.App``), ``WORD``.
+
+The **header** is the longest run of leading fields that ends on a confirmed field and reads like
+a header, left to right:
+
+* a ``TIME`` or a ``LEVEL`` confirms everything before it (a *strong* header), unless three words
+  or more came since the last confirmed field (that is a message);
+* numbers, brackets and up to two words may wait for a later field to confirm them (a host, a pid,
+  a node, a ``RAS KERNEL`` before the level, the ``-`` label that starts a BGL line);
+* once strong, a separator or a component confirms what came before (with at most one word since
+  the last confirmed field: a host name, a logger name);
+* after the level: a thread in brackets, a component (``name:`` or a dotted name), a context in
+  brackets, separators; after a component, only a separator or a bracketed number (a kernel
+  timestamp). Then the message starts.
+
+A line without a time or a level in its head has no header: a message such as ``BLOCK*
+NameSystem.addStoredBlock: blockMap updated`` or a file that holds messages only is left whole.
+Every rule looks at a field's shape, never at its digits, so lines that differ only in their digits
+split alike (:func:`header_end` caches on that).
+
+What the header holds is kept apart from what is mined: the component is left out of the message
+(see :func:`split_header`), the level and the time become the record's fields (:func:`parse_time`
+reads a date and time in any of the shapes above, with the year of the caller's clock where the
+line has none).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+HEAD_CHARS = 512  # a header is looked for in the line's first characters
+MAX_FIELDS = 16
+MAX_WAITING = 5  # fields that may wait for a confirmation
+MAX_WORDS = 2  # words among them (a host, "RAS KERNEL")
+CACHE_LIMIT = 100_000
+
+# kinds
+TIME, LEVEL, COMPONENT, SEP, BRACKET, NUMBER, DOTTED, WORD, TIMEWORD, LETTER = range(10)
+
+LEVEL_WORDS = {
+    "trace": "trace",
+    "finest": "trace",
+    "verbose": "trace",
+    "finer": "debug",
+    "fine": "debug",
+    "debug": "debug",
+    "dbg": "debug",
+    "info": "info",
+    "information": "info",
+    "informational": "info",
+    "notice": "notice",
+    "warn": "warning",
+    "warning": "warning",
+    "err": "error",
+    "error": "error",
+    "severe": "error",
+    "fail": "error",
+    "failure": "error",
+    "crit": "critical",
+    "critical": "critical",
+    "fatal": "critical",
+    "alert": "critical",
+    "emerg": "critical",
+    "emergency": "critical",
+}
+LETTER_LEVELS = {
+    "V": "trace",
+    "D": "debug",
+    "I": "info",
+    "N": "notice",
+    "W": "warning",
+    "E": "error",
+    "F": "critical",
+    "C": "critical",
+}
+SYSLOG_PRIORITY = ("critical", "critical", "critical", "error", "warning", "notice", "info", "debug")
+_MONTH_NAMES = "jan feb mar apr may jun jul aug sep oct nov dec"
+MONTHS = {name: number for number, name in enumerate(_MONTH_NAMES.split(), 1)}
+_TIME_WORDS = frozenset(
+    word
+    for base in (
+        _MONTH_NAMES + " sept mon tue wed thu fri sat sun am pm utc gmt z "
+        "pst pdt mst mdt cst cdt est edt cet cest eet eest bst ist jst"
+    ).split()
+    for word in (base, base.capitalize(), base.upper(), base + ",", base.capitalize() + ",")
+)
+_SEPARATORS = frozenset({"-", "--", "|", ":", "::", "-->", "->", "=>", ">", ">>", "—", "–", "·"})
+
+_CLOCK = r"\d{1,2}:\d{2}(?::\d{1,2})?(?:[.,:]\d{1,9})?"
+_LOOSE_CLOCK = r"\d{1,2}:\d{1,2}:\d{1,2}(?:[.,:]\d{1,9})?"  # 23:7:6:86, after a date only
+_DOT_CLOCK = r"\d{2}\.\d{2}\.\d{2}(?:\.\d{1,9})?"
+_DATE = (
+    r"(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/]\d{1,2}[-/]\d{2,4}|\d{1,2}\.\d{1,2}\.\d{4}"
+    r"|\d{1,2}[-/ ][A-Za-z]{3}[-/ ]\d{2,4})"
+)
+_ZONE = r"(?:Z|[+-]\d{2}:?\d{2})"
+_TIME_BODY = (
+    rf"(?:{_DATE}(?:(?:[T_:]|-|\s)?(?:{_LOOSE_CLOCK}|{_CLOCK}|{_DOT_CLOCK}))?"
+    rf"|\d{{8}}[-T_:]?(?:{_LOOSE_CLOCK}|{_CLOCK})|{_CLOCK})"
+    rf"(?:\s?{_ZONE})?"
+)
+_TIME_FIELD = re.compile(rf"{_TIME_BODY}[,;]?")
+_TIME_INSIDE = re.compile(rf"(?<![\w.:/-]){_TIME_BODY}(?![\w]|:\d)")
+_BRACKET = r"\[(?:[^\[\]]|\[(?:[^\[\]]|\[[^\[\]]*\])*\])*\]"
+_FIELDS = re.compile(rf"\s*({_BRACKET}[:,]?|\||[^\s|]+)")
+_COMPONENT = re.compile(r"[\w.$@#/\\~+*()\[\]<>{}-]*\w[\w.$@#/\\~+*()\[\]<>{}-]*")
+_DOTTED = re.compile(r"[A-Za-z_][\w$-]*(?:\.[A-Za-z_][\w$-]*)+")
+_KLOG = re.compile(r"[IWEF]\d{4}")
+_KLOG_SOURCE = re.compile(r"[\w.-]+:\d+\]")
+_PRIORITY = re.compile(r"<(\d{1,3})>\d?")
+_DIGIT = re.compile(r"\d")
+_DAY = re.compile(r"\d{1,2}[-/.]\d{1,2}")
+_HEX = re.compile(r"(?:0[xX])?[0-9a-fA-F]{8,}")
+_PY_DEFAULT = re.compile(r"([A-Z]+):([\w.-]+):")  # Python logging's default "LEVEL:name:message"
+_ZERO = str.maketrans("123456789", "000000000")
+
+
+@dataclass(frozen=True, slots=True)
+class Header:
+    """Where the message starts in a line, and what the header said."""
+
+    end: int = 0  # the message is line[end:]
+    level: str | None = None  # one of loglines.LEVELS
+    component: str | None = None
+    time_start: int = -1  # line[time_start:time_end] holds the header's date and time
+    time_end: int = -1
+
+    def message(self, line: str) -> str:
+        return line[self.end :] if self.end else line
+
+    def time_text(self, line: str) -> str | None:
+        return line[self.time_start : self.time_end] if self.time_start >= 0 else None
+
+
+NO_HEADER = Header()
+
+
+def _kind(text: str) -> int:
+    """The kind of one field, by its shape."""
+    if text in _SEPARATORS:
+        return SEP
+    first = text[0]
+    if first == "[" and text.rstrip(":,")[-1] == "]":
+        inner = text.rstrip(":,")[1:-1].strip()
+        if not inner:
+            return BRACKET
+        if inner.lower().rstrip(":") in LEVEL_WORDS:
+            return LEVEL
+        if _TIME_INSIDE.search(inner) or (
+            _DIGIT.search(inner) and not _TIME_WORDS.isdisjoint(inner.split())
+        ):
+            return TIME
+        return BRACKET
+    if first == "<" and text[-1] == ">" and len(text) <= 12:
+        inner = text[1:-1]
+        if inner.isdigit() or inner.lower() in LEVEL_WORDS or inner in LETTER_LEVELS:
+            return LEVEL
+        return BRACKET
+    if first == "<" and _PRIORITY.fullmatch(text):
+        return LEVEL
+    bare = text.rstrip(",")
+    word = bare.rstrip(":")
+    if word.isalpha():
+        if word.lower() in LEVEL_WORDS and (word.isupper() or word.islower() or word.istitle()):
+            return LEVEL
+        if len(word) == 1 and word in LETTER_LEVELS and bare == text:
+            return LETTER
+        if bare in _TIME_WORDS:
+            return TIMEWORD
+    has_digit = _DIGIT.search(text) is not None
+    if has_digit and _TIME_FIELD.fullmatch(text):
+        return TIME
+    if text.endswith(":") and len(text) > 1 and len(text) <= 100:
+        if _COMPONENT.fullmatch(text[:-1]) and text[-2] != ":":
+            return COMPONENT
+    if has_digit:
+        if _KLOG.fullmatch(text):
+            return LEVEL
+        if _KLOG_SOURCE.fullmatch(text):
+            return COMPONENT
+        return NUMBER
+    if _HEX.fullmatch(text):
+        return NUMBER
+    if _DOTTED.fullmatch(bare):
+        return DOTTED
+    return WORD
+
+
+_KINDS: dict[str, int] = {}
+
+
+def _kind_of(text: str) -> int:
+    kind = _KINDS.get(text)
+    if kind is None:
+        kind = _kind(text)
+        if len(_KINDS) < CACHE_LIMIT and not _DIGIT.search(text):
+            _KINDS[text] = kind
+    return kind
+
+
+def _fields(line: str) -> list[tuple[int, int, int, str]]:
+    head = line[:HEAD_CHARS]
+    fields: list[tuple[int, int, int, str]] = []
+    cut = len(line) > HEAD_CHARS
+    for match in _FIELDS.finditer(head):
+        text = match.group(1)
+        if cut and match.end(1) == HEAD_CHARS:
+            break  # a field cut by the head's end is not known
+        fields.append((_kind_of(text), match.start(1), match.end(1), text))
+        if len(fields) >= MAX_FIELDS:
+            break
+    return fields
+
+
+def _scan(line: str) -> tuple[int, int, int, int, int, int, int]:
+    """``(end, level_start, level_end, component_start, component_end, time_start, time_end)``
+    as character offsets (``-1`` when absent; ``end`` 0 when there is no header)."""
+    python = _PY_DEFAULT.match(line)
+    if python is not None and python.group(1).lower() in LEVEL_WORDS:
+        return python.end(), 0, python.end(1), python.start(2), python.end(2), -1, -1
+    fields = _fields(line)
+    end = 0
+    strong = False
+    waiting = words = 0
+    level = component = first_time = last_time = -1
+    after_level = separated = False
+    style = ""  # the separator the header uses, once it used one
+    brackets = 0
+    count = len(fields)
+    i = 0
+    while i < count:
+        kind, _, stop, _ = fields[i]
+        if kind == TIMEWORD:  # "Jun 14 15:16:01", "Sun Dec 04 ...": a date's words
+            before = fields[i - 1][0] if i else WORD
+            after = fields[i + 1][0] if i + 1 < count else WORD
+            near = (TIME, NUMBER, TIMEWORD)
+            kind = TIME if before in near or after in near else WORD
+        elif kind == LETTER:  # Android's "1702 2395 D WindowManager:"
+            before = fields[i - 1][0] if i else WORD
+            kind = LEVEL if before in (NUMBER, TIME) and not after_level else WORD
+        if after_level:
+            if kind == TIME and fields[i][3][0] == "[":
+                kind = BRACKET  # a thread or context that happens to hold a time
+            if kind == SEP:
+                end, separated = stop, True
+            elif kind == BRACKET and brackets < 2 and not separated:
+                brackets += 1
+                end = stop
+            elif component < 0 and kind in (COMPONENT, DOTTED) and not separated:
+                component, end = i, stop
+                brackets = 1  # one context bracket after the component
+            else:
+                break
+            i += 1
+            continue
+        if kind in (TIME, LEVEL):
+            if words > MAX_WORDS:
+                break
+            if kind == LEVEL and words and not fields[i][3].strip("[]<>:,").isupper():
+                break  # "host kernel error ...": a message's word, not a level
+            end, strong, waiting, words = stop, True, 0, 0
+            if kind == TIME:
+                first_time = i if first_time < 0 else first_time
+                last_time = i
+            else:
+                level, after_level = i, True
+        elif kind == COMPONENT:
+            if not strong or words > 1 or style:
+                break  # after "time|name|pid|", "action:" is the message's
+            component, end = i, stop
+            i += 1
+            while i < count and (fields[i][0] == SEP or _is_stamp(fields[i])):
+                end = fields[i][2]
+                i += 1
+            break
+        elif kind == SEP and (strong or i == 0):
+            if strong:
+                text = fields[i][3]
+                if words > 1 or (style and text != style):
+                    break  # a header keeps to one separator
+                end, waiting, words, style = stop, 0, 0, text
+            else:
+                waiting += 1  # a BGL line's "-" label
+        elif kind == SEP:
+            break
+        else:
+            if not strong and kind in (WORD, DOTTED) and (i or not fields[i][3].isupper()):
+                break  # before any time or level, only a label (BGL's "APPREAD") may wait
+            waiting += 1
+            words += kind in (WORD, DOTTED)
+            if waiting > MAX_WAITING or words > MAX_WORDS:
+                break
+        i += 1
+    if not strong:
+        return 0, -1, -1, -1, -1, -1, -1
+    while end < len(line) and line[end].isspace():
+        end += 1
+
+    def span(index: int) -> tuple[int, int]:
+        return (fields[index][1], fields[index][2]) if index >= 0 else (-1, -1)
+
+    if first_time > 0 and _DAY.fullmatch(fields[first_time - 1][3]):
+        first_time -= 1  # Android's "03-17 16:13:38.811": a date without its year
+    time_start = fields[first_time][1] if first_time >= 0 else -1
+    time_end = fields[last_time][2] if last_time >= 0 else -1
+    return (end, *span(level), *span(component), time_start, time_end)
+
+
+def _is_stamp(field: tuple[int, int, int, str]) -> bool:
+    """A bracketed number or time after a component: ``kernel: [12345.678]``."""
+    text = field[3]
+    if text[0] != "[" or field[0] not in (TIME, BRACKET):
+        return False
+    inner = text.rstrip(":,")[1:-1].strip()
+    return bool(inner) and all(ch.isdigit() or ch in ".:," for ch in inner)
+
+
+# the head with its digits made 0 -> _scan's answer (offsets do not change with the digits)
+_SHAPES: dict[str, tuple[int, int, int, int, int, int, int]] = {}
+
+
+def _lookup(line: str) -> tuple[int, int, int, int, int, int, int]:
+    key = line[:HEAD_CHARS].translate(_ZERO)
+    found = _SHAPES.get(key)
+    if found is None:
+        found = _scan(line)
+        if len(_SHAPES) >= CACHE_LIMIT:
+            _SHAPES.clear()
+        _SHAPES[key] = found
+    return found
+
+
+def message_of(line: str) -> str:
+    """``line`` less its header (the whole line when it has none)."""
+    end = _lookup(line)[0]
+    return line[end:] if end else line
+
+
+def messages_of(lines: list[str]) -> list[str]:
+    """:func:`message_of` for each line."""
+    lookup = _lookup
+    return [line[lookup(line)[0] :] for line in lines]
+
+
+def split_header(line: str) -> Header:
+    """The header of ``line``: where its message starts, its level, component and time."""
+    end, level_start, level_end, comp_start, comp_end, time_start, time_end = _lookup(line)
+    if not end:
+        return NO_HEADER
+    level = _level(line[level_start:level_end]) if level_start >= 0 else None
+    component = line[comp_start:comp_end].rstrip(":") if comp_start >= 0 else None
+    return Header(end, level, component, time_start, time_end)
+
+
+def _level(text: str) -> str | None:
+    word = text.strip("[]<>:,").strip()
+    if word.isdigit():
+        return SYSLOG_PRIORITY[int(word) % 8]
+    priority = _PRIORITY.fullmatch(text)
+    if priority is not None:
+        return SYSLOG_PRIORITY[int(priority.group(1)) % 8]
+    if _KLOG.fullmatch(word):
+        return LETTER_LEVELS[word[0]]
+    return LEVEL_WORDS.get(word.lower()) or LETTER_LEVELS.get(word)
+
+
+# -- time -----------------------------------------------------------------------------------------
+
+_NUMBERS = re.compile(r"\d+|[A-Za-z]+")
+_CLOCK_RE = re.compile(
+    r"(?<![\d.])(\d{1,2}):(\d{1,2})(?::(\d{1,2}))?(?:[.,:](\d{1,9}))?"
+    r"|(?<=\d[-T_ ])(\d{2})\.(\d{2})\.(\d{2})(?:\.(\d{1,9}))?"
+)
+_ZONE_RE = re.compile(r"^\s*(?:(Z)\b|([+-])(\d{2}):?(\d{2})\b|(UTC|GMT)\b)")
+_PACKED = re.compile(r"(?<![\d.])(\d{6}|\d{8})[ T_-](\d{6})(?![\d.])")
+_EPOCH = re.compile(r"(?<![\d.])(1\d{9}|[2-3]\d{9}|1\d{12}|[2-3]\d{12})(?![\d.])")
+
+
+def parse_time(text: str, year: int | None = None) -> datetime | None:
+    """The date and time in ``text`` (a header's time fields), as UTC; naive times are taken as
+    UTC, a date without a year gets ``year`` (else 1970), and a line with a clock but no date
+    none. Two-digit dates are read in the order that puts the year nearest ``year``."""
+    clock = _CLOCK_RE.search(text)
+    if clock is None:
+        return _date_only(text, year)
+    groups = clock.groups()
+    if groups[0] is not None:
+        hh, mm, ss, fraction = groups[0], groups[1], groups[2], groups[3]
+    else:
+        hh, mm, ss, fraction = groups[4], groups[5], groups[6], groups[7]
+    before = text[: clock.start()]
+    after = text[clock.end() :]
+    date = _date(before, after, year)
+    if date is None:
+        return None
+    y, mo, d = date
+    try:
+        micros = int((fraction or "0")[:6].ljust(6, "0"))
+        moment = datetime(y, mo, d, int(hh), int(mm), int(ss or 0), micros, tzinfo=UTC)
+    except ValueError:
+        return None
+    zone = _ZONE_RE.match(after)
+    if zone is not None and zone.group(2):
+        sign = 1 if zone.group(2) == "+" else -1
+        moment -= timedelta(minutes=sign * (int(zone.group(3)) * 60 + int(zone.group(4))))
+    return moment
+
+
+def _date(before: str, after: str, year: int | None) -> tuple[int, int, int] | None:
+    parts = _NUMBERS.findall(before)[-4:]
+    numbers: list[str] = []
+    month: int | None = None
+    for part in parts:
+        if part.isdigit():
+            numbers.append(part)
+        elif part[:3].lower() in MONTHS and len(part) in (3, 4, len("september")):
+            month = MONTHS[part[:3].lower()]
+            numbers.append("M")
+        elif part in ("T",):
+            continue
+        else:
+            numbers, month = [], None  # a word between: what came before is not this date
+    later = re.match(r"\s*(\d{4})\b", after)  # "Sun Dec 04 04:47:44 2005"
+    if later is not None and len(numbers) < 3:
+        numbers.append(later.group(1))
+    return _ymd(numbers[-3:], month, year)
+
+
+def _ymd(numbers: list[str], month: int | None, year: int | None) -> tuple[int, int, int] | None:
+    now = year or 1970
+    if len(numbers) == 1 and numbers[0] != "M":
+        raw = numbers[0]
+        if len(raw) == 8:  # 20171223
+            return _valid(int(raw[:4]), int(raw[4:6]), int(raw[6:]))
+        if len(raw) == 6:  # 081109 (yymmdd)
+            return _valid(_century(int(raw[:2]), now), int(raw[2:4]), int(raw[4:]))
+        return None
+    if month is not None:
+        rest = [int(n) for n in numbers if n != "M"]
+        four = [n for n in rest if n > 31]
+        days = [n for n in rest if n <= 31]
+        if not days:
+            return None
+        y = four[0] if four else (_century(rest[-1], now) if len(rest) == 2 else now)
+        return _valid(y, month, days[0])
+    if len(numbers) == 2:  # 03-17 (month-day), no year
+        a, b = int(numbers[0]), int(numbers[1])
+        return _valid(now, a, b) or _valid(now, b, a)
+    if len(numbers) != 3:
+        return None
+    a, b, c = (int(n) for n in numbers)
+    if len(numbers[0]) == 4:
+        return _valid(a, b, c)
+    if len(numbers[2]) == 4:
+        return _valid(c, a, b) if a <= 12 and b > 12 else _valid(c, b, a) or _valid(c, a, b)
+    options = [
+        (_century(a, now), b, c),  # 17/06/09: yy/mm/dd
+        (_century(c, now), a, b),  # mm/dd/yy
+        (_century(c, now), b, a),  # dd/mm/yy
+    ]
+    valid = [o for o in options if _valid(*o) is not None]
+    if not valid:
+        return None
+    return min(valid, key=lambda o: abs(o[0] - now))
+
+
+def _century(two: int, now: int) -> int:
+    if two >= 100:
+        return two
+    year = now - now % 100 + two
+    return year - 100 if year > now + 1 else year
+
+
+def _valid(y: int, m: int, d: int) -> tuple[int, int, int] | None:
+    if 1 <= m <= 12 and 1 <= d <= 31 and 1900 <= y <= 2200:
+        return y, m, d
+    return None
+
+
+def _date_only(text: str, year: int | None) -> datetime | None:
+    packed = _PACKED.search(text)  # 081109 203615, 20081109 203615
+    if packed is not None:
+        date = _ymd([packed.group(1)], None, year)
+        hh, mm, ss = (int(packed.group(2)[k : k + 2]) for k in (0, 2, 4))
+        if date is not None and hh < 24 and mm < 60 and ss < 61:
+            return datetime(*date, hh, mm, min(ss, 59), tzinfo=UTC)
+    epoch = _EPOCH.search(text)
+    if epoch is not None:
+        number = int(epoch.group(1))
+        return datetime.fromtimestamp(number / 1000 if number > 10**11 else number, tz=UTC)
+    return None
