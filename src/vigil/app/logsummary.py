@@ -24,7 +24,7 @@ from typing import IO, Any
 
 from vigil.config import Settings
 from vigil.errors import InputError, NotFoundError
-from vigil.parsing.logheader import message_of
+from vigil.parsing.logprofile import HeaderProfile
 from vigil.parsing.loglines import RecordJoiner, clean, decode, parse_record
 from vigil.parsing.logsummary import SummaryBuilder, written_summary
 from vigil.parsing.templates import Template, TemplateMiner
@@ -77,16 +77,19 @@ def templates(path: str) -> Iterator[tuple[str, Template]]:
     """Each line with its template, mined on its message (the header left out; JSON lines: their
     message field)."""
     miner = TemplateMiner()
+    profile = HeaderProfile()
     for chunk in read_lines(path):
-        messages = [_message(line) for line in chunk]
+        profile.prime(chunk)  # the first lines, once: see vigil.parsing.logprofile
+        messages = [_message(line, profile) for line in chunk]
         yield from zip(chunk, miner.add_many(messages), strict=True)
 
 
-def _message(line: str) -> str:
+def _message(line: str, profile: HeaderProfile) -> str:
     """What a line is mined on: its message, less the header (time, level, component...)."""
     if line.lstrip().startswith("{"):
         return parse_record(line).headline
-    return message_of(line)
+    end = profile.end(line)
+    return line[end:] if end else line
 
 
 def summarize(

@@ -45,7 +45,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 
 HEAD_CHARS = 512  # a header is looked for in the line's first characters
 MAX_FIELDS = 16
@@ -92,7 +91,16 @@ LETTER_LEVELS = {
     "F": "critical",
     "C": "critical",
 }
-SYSLOG_PRIORITY = ("critical", "critical", "critical", "error", "warning", "notice", "info", "debug")
+SYSLOG_PRIORITY = (
+    "critical",
+    "critical",
+    "critical",
+    "error",
+    "warning",
+    "notice",
+    "info",
+    "debug",
+)
 _MONTH_NAMES = "jan feb mar apr may jun jul aug sep oct nov dec"
 MONTHS = {name: number for number, name in enumerate(_MONTH_NAMES.split(), 1)}
 _TIME_WORDS = frozenset(
@@ -103,7 +111,7 @@ _TIME_WORDS = frozenset(
     ).split()
     for word in (base, base.capitalize(), base.upper(), base + ",", base.capitalize() + ",")
 )
-_SEPARATORS = frozenset({"-", "--", "|", ":", "::", "-->", "->", "=>", ">", ">>", "—", "–", "·"})
+_SEPARATORS = frozenset(("-", "--", "|", ":", "::", "-->", "->", "=>", ">", ">>", "\u2014"))
 
 _CLOCK = r"\d{1,2}:\d{2}(?::\d{1,2})?(?:[.,:]\d{1,9})?"
 _LOOSE_CLOCK = r"\d{1,2}:\d{1,2}:\d{1,2}(?:[.,:]\d{1,9})?"  # 23:7:6:86, after a date only
@@ -189,9 +197,13 @@ def _kind(text: str) -> int:
     has_digit = _DIGIT.search(text) is not None
     if has_digit and _TIME_FIELD.fullmatch(text):
         return TIME
-    if text.endswith(":") and len(text) > 1 and len(text) <= 100:
-        if _COMPONENT.fullmatch(text[:-1]) and text[-2] != ":":
-            return COMPONENT
+    if (
+        text.endswith(":")
+        and 1 < len(text) <= 100
+        and text[-2] != ":"
+        and _COMPONENT.fullmatch(text[:-1])
+    ):
+        return COMPONENT
     if has_digit:
         if _KLOG.fullmatch(text):
             return LEVEL
@@ -217,18 +229,19 @@ def _kind_of(text: str) -> int:
     return kind
 
 
-def _fields(line: str) -> list[tuple[int, int, int, str]]:
+def fields(line: str, limit: int = MAX_FIELDS) -> list[tuple[int, int, int, str]]:
+    """The head's fields: ``(kind, start, end, text)`` each, at most ``limit``."""
     head = line[:HEAD_CHARS]
-    fields: list[tuple[int, int, int, str]] = []
+    found: list[tuple[int, int, int, str]] = []
     cut = len(line) > HEAD_CHARS
     for match in _FIELDS.finditer(head):
         text = match.group(1)
         if cut and match.end(1) == HEAD_CHARS:
             break  # a field cut by the head's end is not known
-        fields.append((_kind_of(text), match.start(1), match.end(1), text))
-        if len(fields) >= MAX_FIELDS:
+        found.append((_kind_of(text), match.start(1), match.end(1), text))
+        if len(found) >= limit:
             break
-    return fields
+    return found
 
 
 def _scan(line: str) -> tuple[int, int, int, int, int, int, int]:
@@ -237,7 +250,7 @@ def _scan(line: str) -> tuple[int, int, int, int, int, int, int]:
     python = _PY_DEFAULT.match(line)
     if python is not None and python.group(1).lower() in LEVEL_WORDS:
         return python.end(), 0, python.end(1), python.start(2), python.end(2), -1, -1
-    fields = _fields(line)
+    parts = fields(line)
     end = 0
     strong = False
     waiting = words = 0
@@ -245,20 +258,20 @@ def _scan(line: str) -> tuple[int, int, int, int, int, int, int]:
     after_level = separated = False
     style = ""  # the separator the header uses, once it used one
     brackets = 0
-    count = len(fields)
+    count = len(parts)
     i = 0
     while i < count:
-        kind, _, stop, _ = fields[i]
+        kind, _, stop, _ = parts[i]
         if kind == TIMEWORD:  # "Jun 14 15:16:01", "Sun Dec 04 ...": a date's words
-            before = fields[i - 1][0] if i else WORD
-            after = fields[i + 1][0] if i + 1 < count else WORD
+            before = parts[i - 1][0] if i else WORD
+            after = parts[i + 1][0] if i + 1 < count else WORD
             near = (TIME, NUMBER, TIMEWORD)
             kind = TIME if before in near or after in near else WORD
         elif kind == LETTER:  # Android's "1702 2395 D WindowManager:"
-            before = fields[i - 1][0] if i else WORD
+            before = parts[i - 1][0] if i else WORD
             kind = LEVEL if before in (NUMBER, TIME) and not after_level else WORD
         if after_level:
-            if kind == TIME and fields[i][3][0] == "[":
+            if kind == TIME and parts[i][3][0] == "[":
                 kind = BRACKET  # a thread or context that happens to hold a time
             if kind == SEP:
                 end, separated = stop, True
@@ -275,7 +288,7 @@ def _scan(line: str) -> tuple[int, int, int, int, int, int, int]:
         if kind in (TIME, LEVEL):
             if words > MAX_WORDS:
                 break
-            if kind == LEVEL and words and not fields[i][3].strip("[]<>:,").isupper():
+            if kind == LEVEL and words and not parts[i][3].strip("[]<>:,").isupper():
                 break  # "host kernel error ...": a message's word, not a level
             end, strong, waiting, words = stop, True, 0, 0
             if kind == TIME:
@@ -288,13 +301,13 @@ def _scan(line: str) -> tuple[int, int, int, int, int, int, int]:
                 break  # after "time|name|pid|", "action:" is the message's
             component, end = i, stop
             i += 1
-            while i < count and (fields[i][0] == SEP or _is_stamp(fields[i])):
-                end = fields[i][2]
+            while i < count and (parts[i][0] == SEP or _is_stamp(parts[i])):
+                end = parts[i][2]
                 i += 1
             break
         elif kind == SEP and (strong or i == 0):
             if strong:
-                text = fields[i][3]
+                text = parts[i][3]
                 if words > 1 or (style and text != style):
                     break  # a header keeps to one separator
                 end, waiting, words, style = stop, 0, 0, text
@@ -303,7 +316,7 @@ def _scan(line: str) -> tuple[int, int, int, int, int, int, int]:
         elif kind == SEP:
             break
         else:
-            if not strong and kind in (WORD, DOTTED) and (i or not fields[i][3].isupper()):
+            if not strong and kind in (WORD, DOTTED) and (i or not parts[i][3].isupper()):
                 break  # before any time or level, only a label (BGL's "APPREAD") may wait
             waiting += 1
             words += kind in (WORD, DOTTED)
@@ -316,12 +329,12 @@ def _scan(line: str) -> tuple[int, int, int, int, int, int, int]:
         end += 1
 
     def span(index: int) -> tuple[int, int]:
-        return (fields[index][1], fields[index][2]) if index >= 0 else (-1, -1)
+        return (parts[index][1], parts[index][2]) if index >= 0 else (-1, -1)
 
-    if first_time > 0 and _DAY.fullmatch(fields[first_time - 1][3]):
+    if first_time > 0 and _DAY.fullmatch(parts[first_time - 1][3]):
         first_time -= 1  # Android's "03-17 16:13:38.811": a date without its year
-    time_start = fields[first_time][1] if first_time >= 0 else -1
-    time_end = fields[last_time][2] if last_time >= 0 else -1
+    time_start = parts[first_time][1] if first_time >= 0 else -1
+    time_end = parts[last_time][2] if last_time >= 0 else -1
     return (end, *span(level), *span(component), time_start, time_end)
 
 
@@ -349,16 +362,15 @@ def _lookup(line: str) -> tuple[int, int, int, int, int, int, int]:
     return found
 
 
+def header_end(line: str) -> int:
+    """Where the message of ``line`` starts (0: no header its own fields anchor)."""
+    return _lookup(line)[0]
+
+
 def message_of(line: str) -> str:
     """``line`` less its header (the whole line when it has none)."""
     end = _lookup(line)[0]
     return line[end:] if end else line
-
-
-def messages_of(lines: list[str]) -> list[str]:
-    """:func:`message_of` for each line."""
-    lookup = _lookup
-    return [line[lookup(line)[0] :] for line in lines]
 
 
 def split_header(line: str) -> Header:
@@ -381,130 +393,3 @@ def _level(text: str) -> str | None:
     if _KLOG.fullmatch(word):
         return LETTER_LEVELS[word[0]]
     return LEVEL_WORDS.get(word.lower()) or LETTER_LEVELS.get(word)
-
-
-# -- time -----------------------------------------------------------------------------------------
-
-_NUMBERS = re.compile(r"\d+|[A-Za-z]+")
-_CLOCK_RE = re.compile(
-    r"(?<![\d.])(\d{1,2}):(\d{1,2})(?::(\d{1,2}))?(?:[.,:](\d{1,9}))?"
-    r"|(?<=\d[-T_ ])(\d{2})\.(\d{2})\.(\d{2})(?:\.(\d{1,9}))?"
-)
-_ZONE_RE = re.compile(r"^\s*(?:(Z)\b|([+-])(\d{2}):?(\d{2})\b|(UTC|GMT)\b)")
-_PACKED = re.compile(r"(?<![\d.])(\d{6}|\d{8})[ T_-](\d{6})(?![\d.])")
-_EPOCH = re.compile(r"(?<![\d.])(1\d{9}|[2-3]\d{9}|1\d{12}|[2-3]\d{12})(?![\d.])")
-
-
-def parse_time(text: str, year: int | None = None) -> datetime | None:
-    """The date and time in ``text`` (a header's time fields), as UTC; naive times are taken as
-    UTC, a date without a year gets ``year`` (else 1970), and a line with a clock but no date
-    none. Two-digit dates are read in the order that puts the year nearest ``year``."""
-    clock = _CLOCK_RE.search(text)
-    if clock is None:
-        return _date_only(text, year)
-    groups = clock.groups()
-    if groups[0] is not None:
-        hh, mm, ss, fraction = groups[0], groups[1], groups[2], groups[3]
-    else:
-        hh, mm, ss, fraction = groups[4], groups[5], groups[6], groups[7]
-    before = text[: clock.start()]
-    after = text[clock.end() :]
-    date = _date(before, after, year)
-    if date is None:
-        return None
-    y, mo, d = date
-    try:
-        micros = int((fraction or "0")[:6].ljust(6, "0"))
-        moment = datetime(y, mo, d, int(hh), int(mm), int(ss or 0), micros, tzinfo=UTC)
-    except ValueError:
-        return None
-    zone = _ZONE_RE.match(after)
-    if zone is not None and zone.group(2):
-        sign = 1 if zone.group(2) == "+" else -1
-        moment -= timedelta(minutes=sign * (int(zone.group(3)) * 60 + int(zone.group(4))))
-    return moment
-
-
-def _date(before: str, after: str, year: int | None) -> tuple[int, int, int] | None:
-    parts = _NUMBERS.findall(before)[-4:]
-    numbers: list[str] = []
-    month: int | None = None
-    for part in parts:
-        if part.isdigit():
-            numbers.append(part)
-        elif part[:3].lower() in MONTHS and len(part) in (3, 4, len("september")):
-            month = MONTHS[part[:3].lower()]
-            numbers.append("M")
-        elif part in ("T",):
-            continue
-        else:
-            numbers, month = [], None  # a word between: what came before is not this date
-    later = re.match(r"\s*(\d{4})\b", after)  # "Sun Dec 04 04:47:44 2005"
-    if later is not None and len(numbers) < 3:
-        numbers.append(later.group(1))
-    return _ymd(numbers[-3:], month, year)
-
-
-def _ymd(numbers: list[str], month: int | None, year: int | None) -> tuple[int, int, int] | None:
-    now = year or 1970
-    if len(numbers) == 1 and numbers[0] != "M":
-        raw = numbers[0]
-        if len(raw) == 8:  # 20171223
-            return _valid(int(raw[:4]), int(raw[4:6]), int(raw[6:]))
-        if len(raw) == 6:  # 081109 (yymmdd)
-            return _valid(_century(int(raw[:2]), now), int(raw[2:4]), int(raw[4:]))
-        return None
-    if month is not None:
-        rest = [int(n) for n in numbers if n != "M"]
-        four = [n for n in rest if n > 31]
-        days = [n for n in rest if n <= 31]
-        if not days:
-            return None
-        y = four[0] if four else (_century(rest[-1], now) if len(rest) == 2 else now)
-        return _valid(y, month, days[0])
-    if len(numbers) == 2:  # 03-17 (month-day), no year
-        a, b = int(numbers[0]), int(numbers[1])
-        return _valid(now, a, b) or _valid(now, b, a)
-    if len(numbers) != 3:
-        return None
-    a, b, c = (int(n) for n in numbers)
-    if len(numbers[0]) == 4:
-        return _valid(a, b, c)
-    if len(numbers[2]) == 4:
-        return _valid(c, a, b) if a <= 12 and b > 12 else _valid(c, b, a) or _valid(c, a, b)
-    options = [
-        (_century(a, now), b, c),  # 17/06/09: yy/mm/dd
-        (_century(c, now), a, b),  # mm/dd/yy
-        (_century(c, now), b, a),  # dd/mm/yy
-    ]
-    valid = [o for o in options if _valid(*o) is not None]
-    if not valid:
-        return None
-    return min(valid, key=lambda o: abs(o[0] - now))
-
-
-def _century(two: int, now: int) -> int:
-    if two >= 100:
-        return two
-    year = now - now % 100 + two
-    return year - 100 if year > now + 1 else year
-
-
-def _valid(y: int, m: int, d: int) -> tuple[int, int, int] | None:
-    if 1 <= m <= 12 and 1 <= d <= 31 and 1900 <= y <= 2200:
-        return y, m, d
-    return None
-
-
-def _date_only(text: str, year: int | None) -> datetime | None:
-    packed = _PACKED.search(text)  # 081109 203615, 20081109 203615
-    if packed is not None:
-        date = _ymd([packed.group(1)], None, year)
-        hh, mm, ss = (int(packed.group(2)[k : k + 2]) for k in (0, 2, 4))
-        if date is not None and hh < 24 and mm < 60 and ss < 61:
-            return datetime(*date, hh, mm, min(ss, 59), tzinfo=UTC)
-    epoch = _EPOCH.search(text)
-    if epoch is not None:
-        number = int(epoch.group(1))
-        return datetime.fromtimestamp(number / 1000 if number > 10**11 else number, tz=UTC)
-    return None

@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from vigil.parsing.logheader import Header, parse_time, split_header
+from vigil.parsing.logheader import Header, split_header
+from vigil.parsing.logtime import parse_time
 
 MAX_RECORD_CHARS = 64 * 1024
 MAX_RECORD_LINES = 200
