@@ -24,8 +24,8 @@ from typing import IO, Any
 
 from vigil.config import Settings
 from vigil.errors import InputError, NotFoundError
-from vigil.parsing.logprofile import HeaderProfile
 from vigil.parsing.loglines import RecordJoiner, clean, decode, parse_record
+from vigil.parsing.logprofile import HeaderProfile
 from vigil.parsing.logsummary import SummaryBuilder, written_summary
 from vigil.parsing.templates import Template, TemplateMiner
 

@@ -167,6 +167,7 @@ class HeaderProfile:
         enough = values >= (3 if TEXT in classes[:width] else 2)
         self._classes = tuple(classes[:width]) if enough else ()
 
+
 _FIELD = (VALUE, TEXT)
 
 
