@@ -103,6 +103,7 @@ def summarize(
     builder = SummaryBuilder(known=frozenset(r.id for r in records))
     joiner = RecordJoiner(year)
     for chunk in read_lines(path):
+        joiner.prime(chunk)  # the first lines, once: see vigil.parsing.logprofile
         batch = []
         for line in chunk:
             batch += joiner.feed(line)

@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from vigil.parsing.logheader import Header, split_header
+from vigil.parsing.logprofile import PRIME_LINES, HeaderProfile
 from vigil.parsing.logtime import parse_time
 
 MAX_RECORD_CHARS = 64 * 1024
@@ -171,9 +173,15 @@ def decode(data: bytes) -> str:
 
 
 def parse_record(
-    text: str, *, lines: int = 1, truncated: bool = False, year: int | None = None
+    text: str,
+    *,
+    lines: int = 1,
+    truncated: bool = False,
+    year: int | None = None,
+    profile: HeaderProfile | None = None,
 ) -> LogRecord:
-    """The record for ``text`` (one line, or a first line and its continuations)."""
+    """The record for ``text`` (one line, or a first line and its continuations); ``profile``:
+    the headers learned from the file so far, for headers that no time or level anchors."""
     if len(text) > MAX_RECORD_CHARS:
         text, truncated = text[:MAX_RECORD_CHARS], True
     first = text.split("\n", 1)[0]
@@ -183,6 +191,10 @@ def parse_record(
         if record is not None:
             return record
     header = split_header(first)
+    if profile is not None:
+        end = profile.end(first)
+        if end and not header.end:
+            header = Header(end=end)
     return LogRecord(
         message=text,
         level=header.level or level_of(first[header.end :]),
@@ -341,6 +353,7 @@ class RecordJoiner:
 
     def __init__(self, year: int | None = None) -> None:
         self.year = year
+        self.profile = HeaderProfile()  # one file's headers
         self._lines: list[str] = []
         self._in_traceback = False
         self._truncated = False
@@ -348,6 +361,11 @@ class RecordJoiner:
     @property
     def pending(self) -> bool:
         return bool(self._lines)
+
+    def prime(self, lines: Sequence[str]) -> None:
+        """The file's first lines, before they are fed: the headers they share are learned
+        first (:meth:`vigil.parsing.logprofile.HeaderProfile.prime`)."""
+        self.profile.prime(clean(line) for line in lines[:PRIME_LINES])
 
     def feed(self, line: str, *, truncated: bool = False) -> list[LogRecord]:
         line = clean(line)
@@ -369,7 +387,11 @@ class RecordJoiner:
             return []
         text = "\n".join(self._lines)
         record = parse_record(
-            text, lines=len(self._lines), truncated=self._truncated, year=self.year
+            text,
+            lines=len(self._lines),
+            truncated=self._truncated,
+            year=self.year,
+            profile=self.profile,
         )
         self._lines = []
         self._in_traceback = False

@@ -8,11 +8,14 @@ one file it shows: the header's fields keep their shapes from line to line while
 varies.
 
 :class:`HeaderProfile` counts, for lines without an anchored header, the shape class of each of
-their first fields (a value holding a digit, a word, a separator, a bracket). The learned header
-is the longest run of leading positions whose class is the same in at least ``SHARE`` of those
-lines, that starts and ends on a value (never on a word: a message's first words are never cut),
-holds two values or more and at most ``MAX_WORDS`` words. A line whose first fields have exactly
-those classes loses them; any other line is left whole.
+their first fields: a *value* (holding a digit: an id, a node, a Unix time), a *word* (a name, a
+state, a level word), a separator, a bracket. The learned header is the longest run of leading
+positions where, in at least ``SHARE`` of those lines, the field is a value, or is a value or a
+word (between values only), or is the same separator or bracket. It starts and ends on a value
+(never on a word: a message's first words are never cut), and holds at most ``MAX_WORDS`` word
+positions and at least two values (three when it holds words). A line whose first field is a value
+and whose next fields fit those positions (a value may stand where a word mostly does, and the
+other way: node names without digits) loses them; any other line is left whole.
 
 It answers once it has seen ``MIN_LINES`` lines without an anchored header, and keeps counting
 (halving the counts every ``DECAY_LINES``, so a file whose format changes is followed). A reader
@@ -23,7 +26,9 @@ given once, when it is asked for.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable
+from itertools import islice
 
 from vigil.parsing.logheader import (
     BRACKET,
@@ -71,7 +76,8 @@ class HeaderProfile:
         self._since = 0  # lines since the header was last worked out
         self._total = 0
         self._classes: tuple[int, ...] = ()
-        self._primed = 0
+        self._began = False  # a line was primed or asked for
+        self._primed: deque[str] = deque()  # lines counted by prime, not yet asked for
 
     @property
     def classes(self) -> tuple[int, ...]:
@@ -80,29 +86,25 @@ class HeaderProfile:
 
     def prime(self, lines: Iterable[str]) -> None:
         """Learn from the first lines of a file before they are asked for (see the module); only
-        before any line was."""
-        if self._total or self._primed:
+        before any line was. Each primed line is counted once, here, not again when asked."""
+        if self._began:
             return
-        count = 0
-        for line in lines:
-            if count >= PRIME_LINES:
-                break
+        self._began = True
+        for line in islice(lines, PRIME_LINES):
             if not header_end(line):
                 self._observe(_classes_of(line))
-            count += 1
-        self._primed += count
+            self._primed.append(line)
         self._update()
 
     def end(self, line: str) -> int:
         """Where the message of ``line`` starts: its anchored header, else the learned one."""
+        self._began = True
         end = header_end(line)
         if end:
             return end
         found = fields(line, MAX_POSITIONS)
         classes = tuple(_CLASS.get(kind, OTHER) for kind, _, _, _ in found)
-        if self._primed:
-            self._primed -= 1  # counted already, by prime
-        else:
+        if not self._was_primed(line):
             self._observe(classes)
         width = len(self._classes)
         if not width or len(found) <= width or classes[0] != VALUE:
@@ -114,6 +116,13 @@ class HeaderProfile:
         while end < len(line) and line[end].isspace():
             end += 1
         return end
+
+    def _was_primed(self, line: str) -> bool:
+        primed = self._primed
+        while primed:
+            if primed.popleft() == line:
+                return True
+        return False
 
     def messages(self, lines: Iterable[str]) -> list[str]:
         """Each line less its header."""

@@ -133,7 +133,10 @@ class _Reader:
     def feed(self, data: bytes) -> list[LogRecord]:
         self.offset += len(data)
         done: list[LogRecord] = []
-        for text, start, end, truncated in self.splitter.feed(data):
+        lines = self.splitter.feed(data)
+        if lines:
+            self.joiner.prime([line[0] for line in lines])  # once, on the file's first lines
+        for text, start, end, truncated in lines:
             was_pending = self.joiner.pending
             completed = self.joiner.feed(text, truncated=truncated)
             if completed or not was_pending:
