@@ -79,9 +79,16 @@ def templates(path: str) -> Iterator[tuple[str, Template]]:
     miner = TemplateMiner()
     profile = HeaderProfile()
     for chunk in read_lines(path):
-        profile.prime(chunk)  # the first lines, once: see vigil.parsing.logprofile
-        messages = [_message(line, profile) for line in chunk]
-        yield from zip(chunk, miner.add_many(messages), strict=True)
+        yield from zip(chunk, line_templates(chunk, miner, profile), strict=True)
+
+
+def line_templates(
+    lines: list[str], miner: TemplateMiner, profile: HeaderProfile
+) -> list[Template]:
+    """The template of each raw line, mined on its message; ``profile``: the file's header
+    profile so far (its first lines, when ``lines`` are the file's first, are looked at first)."""
+    profile.prime(lines)  # the first lines, once: see vigil.parsing.logprofile
+    return miner.add_many([_message(line, profile) for line in lines])
 
 
 def _message(line: str, profile: HeaderProfile) -> str:
