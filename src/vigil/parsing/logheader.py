@@ -111,7 +111,7 @@ _TIME_WORDS = frozenset(
     ).split()
     for word in (base, base.capitalize(), base.upper(), base + ",", base.capitalize() + ",")
 )
-_SEPARATORS = frozenset(("-", "--", "|", ":", "::", "-->", "->", "=>", ">", ">>", "\u2014"))
+_SEPARATORS = frozenset(("-", "--", "---", "|", ":", "::", "-->", "->", "=>", ">", ">>", "\u2014"))
 
 _CLOCK = r"\d{1,2}:\d{2}(?::\d{1,2})?(?:[.,:]\d{1,9})?"
 _LOOSE_CLOCK = r"\d{1,2}:\d{1,2}:\d{1,2}(?:[.,:]\d{1,9})?"  # 23:7:6:86, after a date only
@@ -131,13 +131,19 @@ _TIME_INSIDE = re.compile(rf"(?<![\w.:/-]){_TIME_BODY}(?![\w]|:\d)")
 _BRACKET = r"\[(?:[^\[\]]|\[(?:[^\[\]]|\[[^\[\]]*\])*\])*\]"
 _FIELDS = re.compile(rf"\s*({_BRACKET}[:,]?|\||[^\s|]+)")
 _FIELDS_BYTES = re.compile(_FIELDS.pattern.encode())
-_COMPONENT = re.compile(r"[\w.$@#/\\~+*()\[\]<>{}-]*\w[\w.$@#/\\~+*()\[\]<>{}-]*")
+_COMPONENT = re.compile(
+    r"[\w.$@#/\\~+*()\[\]<>{}-]*\w[\w.$@#/\\~+*()\[\]<>{}-]*(?::\d+)*"  # main.go:42
+)
 _DOTTED = re.compile(r"[A-Za-z_][\w$-]*(?:\.[A-Za-z_][\w$-]*)+")
 _KLOG = re.compile(r"[IWEF]\d{4}")
 _KLOG_SOURCE = re.compile(r"[\w.-]+:\d+\]")
 _PRIORITY = re.compile(r"<(\d{1,3})>\d?")
+_PRIORITY_PREFIX = re.compile(r"<(\d{1,3})>")
+_LEVEL_INSIDE = re.compile(
+    r"\b(" + "|".join(w.upper() for w in sorted(LEVEL_WORDS, key=len, reverse=True)) + r")\b"
+)
 _DIGIT = re.compile(r"\d")
-_DAY = re.compile(r"\d{1,2}[-/.]\d{1,2}")
+_DAY = re.compile(r"\d{1,2}(?:[-/.]\d{1,2})?")
 _HEX = re.compile(r"(?:0[xX])?[0-9a-fA-F]{8,}")
 _PY_DEFAULT = re.compile(r"([A-Z]+):([\w.-]+):")  # Python logging's default "LEVEL:name:message"
 _ZERO = bytes.maketrans(b"123456789", b"000000000")  # bytes.translate: ~10x str.translate
@@ -172,7 +178,7 @@ def _kind(text: str) -> int:
         inner = text.rstrip(":,")[1:-1].strip()
         if not inner:
             return BRACKET
-        if inner.lower().rstrip(":") in LEVEL_WORDS:
+        if inner.lower().rstrip(":").rsplit(":", 1)[-1] in LEVEL_WORDS:  # [notice], [core:error]
             return LEVEL
         if _TIME_INSIDE.search(inner) or (
             _DIGIT.search(inner) and not _TIME_WORDS.isdisjoint(inner.split())
@@ -280,18 +286,24 @@ def _scan(line: str, key: bytes | None = None) -> tuple[int, int, int, int, int,
     python = _PY_DEFAULT.match(line)
     if python is not None and python.group(1).lower() in LEVEL_WORDS:
         return python.end(), 0, python.end(1), python.start(2), python.end(2), -1, -1
+    priority = _PRIORITY_PREFIX.match(line)
+    if priority is not None:  # syslog's "<13>" before the header
+        return _after_priority(line, priority.end())
     parts = fields(line, MAX_FIELDS, key)
     end = 0
     strong = False
     waiting = words = 0
     level = component = first_time = last_time = -1
+    level_span = (-1, -1)
     after_level = separated = False
+    values_only = True  # only numbers and separators so far (an access log's "ip - user [")
+    pending = 0  # a number after the level (a pid), kept if a header field follows it
     style = ""  # the separator the header uses, once it used one
     brackets = 0
     count = len(parts)
     i = 0
     while i < count:
-        kind, _, stop, _ = parts[i]
+        kind, start, stop, text = parts[i]
         if kind == TIMEWORD:  # "Jun 14 15:16:01", "Sun Dec 04 ...": a date's words
             before = parts[i - 1][0] if i else WORD
             after = parts[i + 1][0] if i + 1 < count else WORD
@@ -301,16 +313,25 @@ def _scan(line: str, key: bytes | None = None) -> tuple[int, int, int, int, int,
             before = parts[i - 1][0] if i else WORD
             kind = LEVEL if before in (NUMBER, TIME) and not after_level else WORD
         if after_level:
-            if kind == TIME and parts[i][3][0] == "[":
+            if kind == TIME and text[0] == "[":
                 kind = BRACKET  # a thread or context that happens to hold a time
             if kind == SEP:
-                end, separated = stop, True
-            elif kind == BRACKET and brackets < 2 and not separated:
+                end, separated, pending = stop, True, 0
+            elif kind == BRACKET and brackets < 2 and not (separated and brackets):
                 brackets += 1
-                end = stop
-            elif component < 0 and kind in (COMPONENT, DOTTED) and not separated:
-                component, end = i, stop
+                end, pending = stop, 0
+            elif component < 0 and (
+                (kind == COMPONENT and not separated)
+                or (kind == DOTTED and (not separated or _next_kind(parts, i) == SEP))
+            ):  # after "---", "c.e.demo.App : ..." but not "- autopurge.interval set to 0"
+                component, end, pending = i, stop, 0
                 brackets = 1  # one context bracket after the component
+            elif kind == TIME and component < 0 and not separated:  # klog: "I1102 10:11:12"
+                end, pending = stop, 0
+                first_time = i if first_time < 0 else first_time
+                last_time = i
+            elif kind == NUMBER and not pending and component < 0 and not separated:
+                pending = 1
             else:
                 break
             i += 1
@@ -318,14 +339,18 @@ def _scan(line: str, key: bytes | None = None) -> tuple[int, int, int, int, int,
         if kind in (TIME, LEVEL):
             if words > MAX_WORDS:
                 break
-            if kind == LEVEL and words and not parts[i][3].strip("[]<>:,").isupper():
+            if kind == LEVEL and words and not text.strip("[]<>:,").isupper():
                 break  # "host kernel error ...": a message's word, not a level
             end, strong, waiting, words = stop, True, 0, 0
-            if kind == TIME:
+            if kind == LEVEL:
+                level, after_level = i, True
+            else:
                 first_time = i if first_time < 0 else first_time
                 last_time = i
-            else:
-                level, after_level = i, True
+                if text[0] == "[" and level < 0:  # "[2026-11-02 10:11:12,345: WARNING/Main]"
+                    inside = _LEVEL_INSIDE.search(text)
+                    if inside is not None:
+                        level_span = (start + inside.start(), start + inside.end())
         elif kind == COMPONENT:
             if not strong or words > 1 or style:
                 break  # after "time|name|pid|", "action:" is the message's
@@ -335,23 +360,24 @@ def _scan(line: str, key: bytes | None = None) -> tuple[int, int, int, int, int,
                 end = parts[i][2]
                 i += 1
             break
-        elif kind == SEP and (strong or i == 0):
+        elif kind == SEP:
             if strong:
-                text = parts[i][3]
                 if words > 1 or (style and text != style):
                     break  # a header keeps to one separator
                 end, waiting, words, style = stop, 0, 0, text
             else:
-                waiting += 1  # a BGL line's "-" label
-        elif kind == SEP:
-            break
+                waiting += 1  # a BGL line's "-" label, an access log's "ip - -"
         else:
-            if not strong and kind in (WORD, DOTTED) and (i or not parts[i][3].isupper()):
-                break  # before any time or level, only a label (BGL's "APPREAD") may wait
+            if not strong and kind in (WORD, DOTTED):
+                label = i == 0 and text.isupper()  # BGL's "APPREAD"
+                user = i > 0 and values_only and not words  # "10.0.0.7 - frank ["
+                if not (label or user):
+                    break  # before any time or level, a word is the message's
             waiting += 1
             words += kind in (WORD, DOTTED)
             if waiting > MAX_WAITING or words > MAX_WORDS:
                 break
+        values_only = values_only and kind in (NUMBER, SEP)
         i += 1
     if not strong:
         return 0, -1, -1, -1, -1, -1, -1
@@ -361,11 +387,31 @@ def _scan(line: str, key: bytes | None = None) -> tuple[int, int, int, int, int,
     def span(index: int) -> tuple[int, int]:
         return (parts[index][1], parts[index][2]) if index >= 0 else (-1, -1)
 
-    if first_time > 0 and _DAY.fullmatch(parts[first_time - 1][3]):
-        first_time -= 1  # Android's "03-17 16:13:38.811": a date without its year
+    if first_time > 0 and (
+        _DAY.fullmatch(parts[first_time - 1][3]) or _KLOG.fullmatch(parts[first_time - 1][3])
+    ):
+        first_time -= 1  # "03-17 16:13:38.811", "02 Nov 2026 10:11:12": the date's start
     time_start = parts[first_time][1] if first_time >= 0 else -1
     time_end = parts[last_time][2] if last_time >= 0 else -1
-    return (end, *span(level), *span(component), time_start, time_end)
+    if level >= 0:
+        level_span = span(level)
+    return (end, *level_span, *span(component), time_start, time_end)
+
+
+def _next_kind(parts: list[tuple[int, int, int, str]], index: int) -> int:
+    return parts[index + 1][0] if index + 1 < len(parts) else WORD
+
+
+def _after_priority(line: str, offset: int) -> tuple[int, int, int, int, int, int, int]:
+    rest = list(_scan(line[offset:]))
+    shifted = [value + offset if value >= 0 else value for value in rest]
+    if not rest[0]:
+        shifted[0] = offset
+        while shifted[0] < len(line) and line[shifted[0]].isspace():
+            shifted[0] += 1
+    if shifted[1] < 0:
+        shifted[1], shifted[2] = 0, offset
+    return shifted[0], shifted[1], shifted[2], shifted[3], shifted[4], shifted[5], shifted[6]
 
 
 def _is_stamp(field: tuple[int, int, int, str]) -> bool:
@@ -415,12 +461,18 @@ def split_header(line: str) -> Header:
     if not end:
         return NO_HEADER
     level = _level(line[level_start:level_end]) if level_start >= 0 else None
-    component = line[comp_start:comp_end].rstrip(":") if comp_start >= 0 else None
+    component = None
+    if comp_start >= 0:
+        component = line[comp_start:comp_end].rstrip(":")
+        if component.endswith("]") and "[" not in component:
+            component = component[:-1]  # klog's "controller.go:123]"
     return Header(end, level, component, time_start, time_end)
 
 
 def _level(text: str) -> str | None:
     word = text.strip("[]<>:,").strip()
+    if ":" in word and not word[0].isdigit():
+        word = word.rsplit(":", 1)[1]  # [core:error]
     if word.isdigit():
         return SYSLOG_PRIORITY[int(word) % 8]
     priority = _PRIORITY.fullmatch(text)

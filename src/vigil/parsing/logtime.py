@@ -19,7 +19,9 @@ from datetime import UTC, datetime, timedelta
 
 from vigil.parsing.logheader import MONTHS
 
-_NUMBERS = re.compile(r"\d+|[A-Za-z]+")
+_PIECES = re.compile(r"[\s\[\](),:/.\-_]+")
+_KLOG_DATE = re.compile(r"[IWEF](\d{2})(\d{2})")
+_WEEKDAYS = frozenset(["mon", "tue", "wed", "thu", "fri", "sat", "sun"])
 _CLOCK_RE = re.compile(
     r"(?<![\d.])(\d{1,2}):(\d{1,2})(?::(\d{1,2}))?(?:[.,:](\d{1,9}))?"
     r"|(?<=\d[-T_ ])(\d{2})\.(\d{2})\.(\d{2})(?:\.(\d{1,9}))?"
@@ -60,22 +62,28 @@ def parse_time(text: str, year: int | None = None) -> datetime | None:
 
 
 def _date(before: str, after: str, year: int | None) -> tuple[int, int, int] | None:
-    parts = _NUMBERS.findall(before)[-4:]
     numbers: list[str] = []
     month: int | None = None
-    for part in parts:
-        if part.isdigit():
-            numbers.append(part)
-        elif part[:3].lower() in MONTHS and len(part) in (3, 4, len("september")):
-            month = MONTHS[part[:3].lower()]
-            numbers.append("M")
-        elif part in ("T",):
+    for piece in _PIECES.split(before):
+        if not piece:
             continue
-        else:
+        if piece[-1] == "T" and piece[:-1].isdigit():
+            piece = piece[:-1]  # 2026-11-02T
+        klog = _KLOG_DATE.fullmatch(piece)
+        if klog is not None:  # klog's "I1102": a level letter and the month and day
+            numbers, month = [klog.group(1), klog.group(2)], None
+        elif piece.isdigit():
+            numbers.append(piece)
+        elif piece[:3].lower() in MONTHS and len(piece) in (3, 4, len("september")):
+            month = MONTHS[piece[:3].lower()]
+            numbers.append("M")
+        elif piece.lower()[:3] not in _WEEKDAYS:
             numbers, month = [], None  # a word between: what came before is not this date
     later = re.match(r"\s*(\d{4})\b", after)  # "Sun Dec 04 04:47:44 2005"
     if later is not None and len(numbers) < 3:
         numbers.append(later.group(1))
+    if month is not None and numbers.count("M") > 1:
+        return None
     return _ymd(numbers[-3:], month, year)
 
 
