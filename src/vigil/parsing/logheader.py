@@ -269,11 +269,11 @@ def fields(
             if len(found) >= limit:
                 break
         return found
-    for match in _FIELDS.finditer(head):
-        start, end = match.span(1)
+    for wide in _FIELDS.finditer(head):
+        start, end = wide.span(1)
         if cut and end == HEAD_CHARS:
             break
-        text = match.group(1)
+        text = wide.group(1)
         found.append((_kind_of(text), start, end, text))
         if len(found) >= limit:
             break
@@ -293,6 +293,7 @@ def _scan(line: str, key: bytes | None = None) -> tuple[int, int, int, int, int,
     end = 0
     strong = False
     waiting = words = 0
+    shouting = True  # every word waiting is in capitals
     level = component = first_time = last_time = -1
     level_span = (-1, -1)
     after_level = separated = False
@@ -337,11 +338,13 @@ def _scan(line: str, key: bytes | None = None) -> tuple[int, int, int, int, int,
             i += 1
             continue
         if kind in (TIME, LEVEL):
-            if words > MAX_WORDS:
-                break
+            if words > MAX_WORDS and not (kind == LEVEL and shouting and words <= MAX_WORDS + 1):
+                break  # "NULL RAS MMCS ERROR": three tags before a level, in capitals
             if kind == LEVEL and words and not text.strip("[]<>:,").isupper():
                 break  # "host kernel error ...": a message's word, not a level
-            end, strong, waiting, words = stop, True, 0, 0
+            if kind == LEVEL and not i and text.isalpha() and text.istitle():
+                break  # "Error reading message ...": a sentence, not a level
+            end, strong, waiting, words, shouting = stop, True, 0, 0, True
             if kind == LEVEL:
                 level, after_level = i, True
             else:
@@ -364,7 +367,7 @@ def _scan(line: str, key: bytes | None = None) -> tuple[int, int, int, int, int,
             if strong:
                 if words > 1 or (style and text != style):
                     break  # a header keeps to one separator
-                end, waiting, words, style = stop, 0, 0, text
+                end, waiting, words, style, shouting = stop, 0, 0, text, True
             else:
                 waiting += 1  # a BGL line's "-" label, an access log's "ip - -"
         else:
@@ -374,8 +377,10 @@ def _scan(line: str, key: bytes | None = None) -> tuple[int, int, int, int, int,
                 if not (label or user):
                     break  # before any time or level, a word is the message's
             waiting += 1
-            words += kind in (WORD, DOTTED)
-            if waiting > MAX_WAITING or words > MAX_WORDS:
+            if kind in (WORD, DOTTED):
+                words += 1
+                shouting = shouting and text.isupper()
+            if waiting > MAX_WAITING or words > MAX_WORDS + shouting:
                 break
         values_only = values_only and kind in (NUMBER, SEP)
         i += 1

@@ -88,13 +88,14 @@ def _date(before: str, after: str, year: int | None) -> tuple[int, int, int] | N
 
 
 def _ymd(numbers: list[str], month: int | None, year: int | None) -> tuple[int, int, int] | None:
-    now = year or 1970
+    now = year or 1970  # a date without a year
+    pivot = year or 2000  # a two-digit year is read nearest this one
     if len(numbers) == 1 and numbers[0] != "M":
         raw = numbers[0]
         if len(raw) == 8:  # 20171223
             return _valid(int(raw[:4]), int(raw[4:6]), int(raw[6:]))
         if len(raw) == 6:  # 081109 (yymmdd)
-            return _valid(_century(int(raw[:2]), now), int(raw[2:4]), int(raw[4:]))
+            return _valid(_century(int(raw[:2]), pivot), int(raw[2:4]), int(raw[4:]))
         return None
     if month is not None:
         rest = [int(n) for n in numbers if n != "M"]
@@ -102,7 +103,7 @@ def _ymd(numbers: list[str], month: int | None, year: int | None) -> tuple[int, 
         days = [n for n in rest if n <= 31]
         if not days:
             return None
-        y = four[0] if four else (_century(rest[-1], now) if len(rest) == 2 else now)
+        y = four[0] if four else (_century(rest[-1], pivot) if len(rest) == 2 else now)
         return _valid(y, month, days[0])
     if len(numbers) == 2:  # 03-17 (month-day), no year
         a, b = int(numbers[0]), int(numbers[1])
@@ -115,21 +116,21 @@ def _ymd(numbers: list[str], month: int | None, year: int | None) -> tuple[int, 
     if len(numbers[2]) == 4:
         return _valid(c, a, b) if a <= 12 and b > 12 else _valid(c, b, a) or _valid(c, a, b)
     options = [
-        (_century(a, now), b, c),  # 17/06/09: yy/mm/dd
-        (_century(c, now), a, b),  # mm/dd/yy
-        (_century(c, now), b, a),  # dd/mm/yy
+        (_century(a, pivot), b, c),  # 17/06/09: yy/mm/dd
+        (_century(c, pivot), a, b),  # mm/dd/yy
+        (_century(c, pivot), b, a),  # dd/mm/yy
     ]
     valid = [o for o in options if _valid(*o) is not None]
     if not valid:
         return None
-    return min(valid, key=lambda o: abs(o[0] - now))
+    return min(valid, key=lambda o: abs(o[0] - pivot))
 
 
-def _century(two: int, now: int) -> int:
+def _century(two: int, pivot: int) -> int:
     if two >= 100:
         return two
-    year = now - now % 100 + two
-    return year - 100 if year > now + 1 else year
+    base = pivot - pivot % 100 + two
+    return min((base - 100, base, base + 100), key=lambda y: abs(y - pivot))
 
 
 def _valid(y: int, m: int, d: int) -> tuple[int, int, int] | None:
