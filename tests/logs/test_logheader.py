@@ -291,6 +291,18 @@ def test_a_line_without_a_time_or_level_in_its_head_is_left_whole(line: str) -> 
     assert parse_record(line).head == 0
 
 
+def test_a_line_inside_json_has_its_header_cut_too() -> None:
+    """Docker's JSON lines carry the program's own line: its header is cut and read as well."""
+    record = parse_record(
+        '{"log": "2026-11-02 10:11:12,345 WARN [main] com.example.Pool: pool nearly full\\n",'
+        ' "stream": "stderr"}'
+    )
+    assert record.headline == "pool nearly full"
+    assert record.level == "warning"
+    assert record.time == at(2026, 11, 2, 10, 11, 12, 345000)
+    assert record.component == "com.example.Pool"
+
+
 def _redraw(line: str, rnd: random.Random) -> str:
     return "".join(rnd.choice("0123456789") if ch.isdigit() else ch for ch in line)
 
