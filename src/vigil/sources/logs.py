@@ -12,8 +12,9 @@
 * **Whole records only**: a partial last line waits for its newline, continuation lines join
   their record (:class:`vigil.parsing.loglines.RecordJoiner`), and an open record is handed on
   after ``quiet_s`` without new input. The first lines read from a file teach the joiner the
-  shape of the file's headers (:mod:`vigil.parsing.logprofile`). A line over ``MAX_LINE_BYTES`` is cut (its head kept, the
-  record marked ``truncated``), so memory stays bounded whatever the file holds.
+  shape of the file's headers (:mod:`vigil.parsing.logprofile`). A line over
+  ``MAX_LINE_BYTES`` is cut (its head kept, the record marked ``truncated``), so memory stays
+  bounded whatever the file holds.
 * **Positions**: every batch comes with the :class:`Position` just after its last record (the
   file's device, inode and byte offset). Stored with the batch's effects, it makes a restart
   resume exactly there: nothing lost, nothing read twice, even when the file was rotated while
