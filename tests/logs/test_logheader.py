@@ -319,6 +319,25 @@ def test_a_header_splits_alike_whatever_its_digits(line: str, rnd: random.Random
     assert logheader._scan(other) == logheader._scan(line)
 
 
+_PIECES = [
+    "2026-02-30", "10:11:12", "Feb", "31/02/26", "<999>", "[", "]", "[x:", "-", "|", ":", "INFO",
+    "E1399", "I9999", "081130", "999999", "1117838570", "[error]", "a.b:", "x[1]:", "  ", "\t",
+    "\ufffd", "é", "{", "---", "Sun", "PM", "+25:99", "Z", ",", "9999999999999", "W",
+]  # fmt: skip
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES) | st.text(max_size=6), max_size=14))
+def test_any_text_is_read_without_error(pieces: list[str]) -> None:
+    """Whatever a line holds (impossible dates, unclosed brackets, odd bytes), it gets a record
+    whose message is the end of its first line."""
+    line = " ".join(pieces).replace("\n", " ")
+    record = parse_record(line, year=YEAR)
+    first = line.split("\n", 1)[0]
+    assert first.endswith(record.headline)
+    assert logheader.message_of(line) == line[logheader.header_end(line) :]
+
+
 def test_what_varies_in_a_header_never_splits_a_template() -> None:
     """One event logged by different hosts, pids, threads, at different levels and times, in
     different time spellings, is one template; two events stay two."""

@@ -145,7 +145,10 @@ def _date_only(text: str, year: int | None) -> datetime | None:
         date = _ymd([packed.group(1)], None, year)
         hh, mm, ss = (int(packed.group(2)[k : k + 2]) for k in (0, 2, 4))
         if date is not None and hh < 24 and mm < 60 and ss < 61:
-            return datetime(*date, hh, mm, min(ss, 59), tzinfo=UTC)
+            try:
+                return datetime(*date, hh, mm, min(ss, 59), tzinfo=UTC)
+            except ValueError:  # 30 February
+                pass
     epoch = _EPOCH.search(text)
     if epoch is not None:
         number = int(epoch.group(1))
