@@ -21,24 +21,36 @@ The **header** is the longest run of leading fields that ends on a confirmed fie
 a header, left to right:
 
 * a ``TIME`` or a ``LEVEL`` confirms everything before it (a *strong* header), unless three words
-  or more came since the last confirmed field (that is a message);
-* numbers, brackets and up to two words may wait for a later field to confirm them (a host, a pid,
-  a node, a ``RAS KERNEL`` before the level, the ``-`` label that starts a BGL line);
+  or more came since the last confirmed field (that is a message; three tags in capitals may
+  stand before a level in capitals: ``NULL RAS MMCS ERROR``); after a word, a level must be in
+  capitals, and a title-case level word that starts the line (``Error reading ...``) is a
+  sentence;
+* numbers, brackets, separators and up to two words may wait for a later field to confirm them (a
+  host, a pid, a node, a ``RAS KERNEL`` before the level); before anything is confirmed, a word
+  may wait only as the line's first field in capitals (BGL's ``APPREAD`` label) or after values
+  only (an access log's ``10.0.0.7 - frank [...]``);
 * once strong, a separator or a component confirms what came before (with at most one word since
-  the last confirmed field: a host name, a logger name);
-* after the level: a thread in brackets, a component (``name:`` or a dotted name), a context in
-  brackets, separators; after a component, only a separator or a bracketed number (a kernel
-  timestamp). Then the message starts.
+  the last confirmed field: a host name, a logger name); a header keeps to one separator (after
+  ``time|name|pid|``, ``REPORT :`` and ``action:`` are the message's);
+* after the level: a time (klog), a pid, a thread in brackets, a component (``name:`` or a dotted
+  name), a context in brackets, separators (``INFO 4242 --- [main] c.e.App : ...``); after a
+  separator no ``name:`` (``- Notification: ...`` is the message). After a component only a
+  separator or a bracketed number (a kernel timestamp) follows. Then the message starts.
+
+A syslog priority (``<13>``) before all this is the level; Python's default ``LEVEL:name:``
+is read as it is.
 
 A line without a time or a level in its head has no header: a message such as ``BLOCK*
-NameSystem.addStoredBlock: blockMap updated`` or a file that holds messages only is left whole.
-Every rule looks at a field's shape, never at its digits, so lines that differ only in their digits
-split alike (:func:`header_end` caches on that).
+NameSystem.addStoredBlock: blockMap updated`` or a file that holds messages only is left whole
+(headers with neither are learned per file: :mod:`vigil.parsing.logprofile`). Every rule looks at
+a field's shape, never at its digits, so lines that differ only in their digits split alike (the
+answer is cached on the head with its digits made ``0``).
 
-What the header holds is kept apart from what is mined: the component is left out of the message
-(see :func:`split_header`), the level and the time become the record's fields (:func:`parse_time`
-reads a date and time in any of the shapes above, with the year of the caller's clock where the
-line has none).
+What the header holds is kept apart from what is mined. The writer (component) is left out of the
+message: loghub's truth, and an operator's, is that one message is one event whoever logs it
+(keeping it lowers grouping accuracy on raw files from 0.964 to 0.897 on thirteen loghub systems:
+programs share messages, and a component's context brackets vary). The level, the time and the
+writer become the record's fields (:func:`vigil.parsing.logtime.parse_time` reads the time).
 """
 
 from __future__ import annotations
