@@ -3,9 +3,14 @@
 * **Formats.** A JSON object line is read for its message (``message``, ``msg``, ``MESSAGE``
   (journald), ``log``, ``text``...), level (``level``, ``severity``, ``levelname``, journald's
   numeric ``PRIORITY``) and time (``time``, ``timestamp``, ``ts``, ``@timestamp``, journald's
-  ``__REALTIME_TIMESTAMP``). Anything else is plain text: the level is the first level word
-  (``ERROR``, ``warn``, ``E``...) in the line's head, and words like ``Exception`` or ``failed``
-  in the message count as error or warning when no level is given.
+  ``__REALTIME_TIMESTAMP``). Anything else is plain text: its **header** (time, host, pid,
+  level, thread, writer) is found by the shapes of its fields (:mod:`vigil.parsing.logheader`,
+  and :mod:`vigil.parsing.logprofile` for headers with neither a time nor a level, learned per
+  file); what is mined is the message after it (:attr:`LogRecord.headline`). The level is the
+  header's, else the first level word (``ERROR``, ``warn``...) in the message's head, else words
+  like ``Exception`` or ``failed`` count as error or warning. The time is the header's
+  (:mod:`vigil.parsing.logtime`). A JSON message that holds a line of its own (docker) has its
+  header read the same way.
 * **Records.** A line that starts with white space, ``Caused by:``, ``... 12 more``,
   ``Traceback (most recent call last):``, a Java exception (``java.io.IOException: ...``) or the
   exception line that ends a Python traceback belongs to the record before it
@@ -237,7 +242,7 @@ def level_of(line: str) -> str | None:
 
 
 def time_of(line: str, year: int | None = None) -> datetime | None:
-    """The time a line's header states (:func:`vigil.parsing.logheader.parse_time`), else the
+    """The time a line's header states (:func:`vigil.parsing.logtime.parse_time`), else the
     first timestamp in its head, as UTC (naive times are taken as UTC; a time without a year
     gets ``year``, the caller's current one, else 1970)."""
     return _header_time(line, split_header(line), year)
