@@ -248,6 +248,8 @@ MESSAGES = [  # no header: left whole
     "BLOCK* NameSystem.addStoredBlock: blockMap updated: 10.251.73.220:50010 is added to blk_7128",
     "Error reading message prefix after LOAD_MESSAGE on CioStream socket to 172.16.96.116:41304",
     "Took 1:23 to finish",
+    "May 3 users log in twice",
+    "PM 2.5 reading is high",
     "Kind: YARN_AM_RM_TOKEN, Service: , Ident: (appAttemptId { application_id { id: 20 } })",
     "[instance: a015cf14-84bb-4156-a48d-7c4824ac7a9d] Instance spawned successfully.",
     '10.11.10.1 "GET /v2/54fadb412c4e40cdbaed9335e4c35a9e/servers/detail HTTP/1.1" status: 200',

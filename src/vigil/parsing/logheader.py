@@ -171,12 +171,6 @@ class Header:
     time_start: int = -1  # line[time_start:time_end] holds the header's date and time
     time_end: int = -1
 
-    def message(self, line: str) -> str:
-        return line[self.end :] if self.end else line
-
-    def time_text(self, line: str) -> str | None:
-        return line[self.time_start : self.time_end] if self.time_start >= 0 else None
-
 
 NO_HEADER = Header()
 
@@ -317,11 +311,10 @@ def _scan(line: str, key: bytes | None = None) -> tuple[int, int, int, int, int,
     i = 0
     while i < count:
         kind, start, stop, text = parts[i]
-        if kind == TIMEWORD:  # "Jun 14 15:16:01", "Sun Dec 04 ...": a date's words
+        if kind == TIMEWORD:  # "Jun 14 15:16:01", "Sun Dec 04 04:47:44", "10:11:12 PM"
             before = parts[i - 1][0] if i else WORD
-            after = parts[i + 1][0] if i + 1 < count else WORD
-            near = (TIME, NUMBER, TIMEWORD)
-            kind = TIME if before in near or after in near else WORD
+            soon = any(part[0] == TIME for part in parts[i + 1 : i + 4])
+            kind = TIME if before == TIME or soon else WORD
         elif kind == LETTER:  # Android's "1702 2395 D WindowManager:"
             before = parts[i - 1][0] if i else WORD
             kind = LEVEL if before in (NUMBER, TIME) and not after_level else WORD
