@@ -235,6 +235,26 @@ FORMATS = [
         "1234:M 02 Nov 2026 10:11:12.345 * Ready to accept connections",
         "* Ready to accept connections", None, at(2026, 11, 2, 10, 11, 12, 345000),
     ),
+    (  # NATS: a pid in brackets first, an abbreviated level
+        "[2963] 2026/12/04 15:55:29.546723 [INF] Starting nats-server", "Starting nats-server",
+        "info", at(2026, 12, 4, 15, 55, 29, 546723),
+    ),
+    (  # Mosquitto: a Unix time with a colon
+        "1796399729: Opening ipv4 listen socket on port 1883.",
+        "Opening ipv4 listen socket on port 1883.", None, at(2026, 12, 4, 15, 55, 29),
+    ),
+    (  # MariaDB: a thread id, the level in brackets, a subsystem
+        "2026-12-04 15:55:46 0 [Note] InnoDB: Compressed tables use zlib 1.2.13",
+        "Compressed tables use zlib 1.2.13", "notice", at(2026, 12, 4, 15, 55, 46),
+    ),
+    (
+        "2026-12-04 15:55:47 3 [Warning] Aborted connection 3 to db: 'unconnected'",
+        "Aborted connection 3 to db: 'unconnected'", "warning", at(2026, 12, 4, 15, 55, 47),
+    ),
+    (  # RabbitMQ: an Erlang pid after the level
+        "2026-12-04 15:55:32.415352+00:00 [info] <0.261.0> ra: meta data store initialised",
+        "meta data store initialised", "info", at(2026, 12, 4, 15, 55, 32, 415352),
+    ),
     (  # Windows CBS: a level in title case, a comma after the time
         "2016-09-28 04:30:30, Info                  CBS    Loaded Servicing Stack v6.1.7601.23505",
         "CBS    Loaded Servicing Stack v6.1.7601.23505", "info", at(2016, 9, 28, 4, 30, 30),

@@ -8,9 +8,11 @@ gets a **kind** from its shape alone:
 
 * ``TIME``: a date, a clock time, or both (``2015-10-18``, ``18:01:47,978``,
   ``2005-06-03-15.42.50.675872``, ``17/06/09``, ``2026-11-02T10:11:12.345+01:00``,
-  ``02/Nov/2026:10:11:12``), a bracket holding one, or a month, weekday, AM/PM or zone name beside
-  a number;
-* ``LEVEL``: a level word (``INFO``, ``warn``, ``[notice]``, ``<E>``, ``ERROR:``), a syslog
+  ``02/Nov/2026:10:11:12``), a Unix time in seconds or milliseconds (not after a level: there a
+  big number is a count), a bracket holding one, or a month, weekday, AM/PM or zone name with a
+  time close by;
+* ``LEVEL``: a level word (``INFO``, ``warn``, ``[notice]``, ``[INF]``, ``[Note]``,
+  ``[core:error]``, ``<E>``, ``ERROR:``), a syslog
   priority ``<13>``, klog's ``I1102``, or one of ``V D I W E F`` between numbers (Android);
 * ``COMPONENT``: a name ending in a colon (``sshd[24200]:``, ``dfs.DataNode$PacketResponder:``,
   ``WindowManager:``, ``main.go:23:``);
@@ -69,6 +71,14 @@ TIME, LEVEL, COMPONENT, SEP, BRACKET, NUMBER, DOTTED, WORD, TIMEWORD, LETTER = r
 
 LEVEL_WORDS = {
     "trace": "trace",
+    "trc": "trace",
+    "dbug": "debug",
+    "inf": "info",
+    "note": "notice",
+    "wrn": "warning",
+    "wrng": "warning",
+    "eror": "error",
+    "ftl": "critical",
     "finest": "trace",
     "verbose": "trace",
     "finer": "debug",
@@ -155,6 +165,7 @@ _LEVEL_INSIDE = re.compile(
     r"\b(" + "|".join(w.upper() for w in sorted(LEVEL_WORDS, key=len, reverse=True)) + r")\b"
 )
 _DIGIT = re.compile(r"\d")
+_EPOCH = re.compile(r"(?:1\d{9}|1\d{12})(?:\.\d{1,9})?[:,]?")  # Unix time, s or ms (2001-2033)
 _DAY = re.compile(r"\d{1,2}(?:[-/.]\d{1,2})?")
 _HEX = re.compile(r"(?:0[xX])?[0-9a-fA-F]{8,}")
 _PY_DEFAULT = re.compile(r"([A-Z]+):([\w.-]+):")  # Python logging's default "LEVEL:name:message"
@@ -186,8 +197,10 @@ def _kind(text: str) -> int:
             return BRACKET
         if inner.lower().rstrip(":").rsplit(":", 1)[-1] in LEVEL_WORDS:  # [notice], [core:error]
             return LEVEL
-        if _TIME_INSIDE.search(inner) or (
-            _DIGIT.search(inner) and not _TIME_WORDS.isdisjoint(inner.split())
+        if (
+            _TIME_INSIDE.search(inner)
+            or _EPOCH.fullmatch(inner)
+            or (_DIGIT.search(inner) and not _TIME_WORDS.isdisjoint(inner.split()))
         ):
             return TIME
         return BRACKET
@@ -208,7 +221,7 @@ def _kind(text: str) -> int:
         if bare in _TIME_WORDS:
             return TIMEWORD
     has_digit = _DIGIT.search(text) is not None
-    if has_digit and _TIME_FIELD.fullmatch(text):
+    if has_digit and (_TIME_FIELD.fullmatch(text) or _EPOCH.fullmatch(text)):
         return TIME
     if (
         text.endswith(":")
@@ -332,7 +345,9 @@ def _scan(line: str, key: bytes | None = None) -> tuple[int, int, int, int, int,
             ):  # after "---", "c.e.demo.App : ..." but not "- autopurge.interval set to 0"
                 component, end, pending = i, stop, 0
                 brackets = 1  # one context bracket after the component
-            elif kind == TIME and component < 0 and not separated:  # klog: "I1102 10:11:12"
+            elif (
+                kind == TIME and component < 0 and not separated and not _EPOCH.fullmatch(text)
+            ):  # klog: "I1102 10:11:12"; a count that looks like a Unix time is the message's
                 end, pending = stop, 0
                 first_time = i if first_time < 0 else first_time
                 last_time = i
