@@ -53,7 +53,7 @@ def test_java_and_python_tracebacks_join_their_record() -> None:
     ]
     records = [r for line in lines for r in joiner.feed(line)] + joiner.flush()
     assert [r.lines for r in records] == [5, 4, 1]
-    assert records[0].headline == "2026-01-02 03:04:05 ERROR request failed"
+    assert records[0].headline == "request failed"  # the header is not mined
     bare = RecordJoiner()
     alone = [r for line in lines[6:9] for r in bare.feed(line)] + bare.flush()
     assert [r.headline for r in alone] == ["ValueError: bad"]
@@ -66,9 +66,11 @@ def test_bad_bytes_and_control_characters_are_cleaned() -> None:
 
 
 def test_syslog_head_is_left_out_of_the_headline() -> None:
-    """The syslog time and host are not part of what is mined; the program name is."""
+    """The syslog time, host and program are not part of what is mined; the program is kept as
+    the record's component, the time as its time."""
     record = parse_record("Dec 10 06:55:46 LabSZ sshd[24200]: Failed password for root")
-    assert record.headline == "sshd[24200]: Failed password for root"
+    assert record.headline == "Failed password for root"
+    assert record.component == "sshd[24200]"
     assert parse_record("Dec 10 06:55:46 x y", year=2026).time == datetime(
         2026, 12, 10, 6, 55, 46, tzinfo=UTC
     )

@@ -14,8 +14,9 @@ from vigil.bench.loghub import find_loghub
 @pytest.mark.slow
 @pytest.mark.skipif(find_loghub() is None, reason="shared/data/loghub is not here")
 def test_quick_logs_section_reports_every_figure_with_its_baseline() -> None:
-    """A quick run prints accuracy per system for Vigil and drain3, lines/s for both, the
-    following latency, and a check for each target."""
+    """A quick run prints accuracy per system for Vigil and drain3 on the Content column and on
+    the raw lines, lines/s for both (raw lines with their headers too), the following latency,
+    and a check for each target."""
     done = subprocess.run(
         [sys.executable, "-m", "vigil.bench", "--quick", "--only", "logs"],
         capture_output=True,
@@ -35,8 +36,14 @@ def test_quick_logs_section_reports_every_figure_with_its_baseline() -> None:
     assert section["figures"]["throughput_cold"]["all"] > 0
     assert section["baseline"]["throughput_cold_drain3"]["all"] > 0
     assert section["figures"]["following"]["append_to_anomaly_on_bus"]["n"] > 0
+    raw = section["figures"]["accuracy_raw"]
+    assert set(raw["systems"]) == set(accuracy["systems"])
+    assert set(section["baseline"]["accuracy_raw_drain3"]["systems"]) == set(raw["systems"])
+    assert section["figures"]["raw_gap"]["max"] <= 0.03
+    assert section["figures"]["throughput_raw_cold"]["all"] > 0
+    assert section["baseline"]["throughput_raw_cold_drain3"]["all"] > 0
     figures = {check["figure"] for check in section["checks"]}
     assert figures == {
-        "accuracy_average", "accuracy_minimum", "cold_lines_per_s", "cold_vs_drain3",
-        "stream_vs_drain3", "follow_anomaly_p99_ms",
+        "accuracy_average", "accuracy_minimum", "raw_gap_max", "cold_lines_per_s",
+        "raw_cold_lines_per_s", "cold_vs_drain3", "stream_vs_drain3", "follow_anomaly_p99_ms",
     }  # fmt: skip

@@ -40,6 +40,37 @@ def test_templates_prints_one_json_line_per_input_line(home: Path, tmp_path: Pat
     assert plain.stdout == "T1\ta <*>\nT1\ta <*>\n"
 
 
+def test_templates_mines_each_line_on_its_message(home: Path, tmp_path: Path) -> None:
+    """A raw log's headers (time, level, thread, writer; a syslog time, host and program) are
+    not mined: what varies in them never splits a template, and the template is the message's."""
+    log = tmp_path / "mixed.log"
+    lines = [
+        "2015-10-18 18:02:17,027 INFO [IPC Server handler 14 on 62270]"
+        " org.apache.hadoop.mapred.TaskAttemptListenerImpl: Progress of TaskAttempt"
+        " attempt_1445144423722_0020_m_000000_0 is : 0.023958297",
+        "2015-10-18 18:02:20,558 INFO [IPC Server handler 18 on 62270]"
+        " org.apache.hadoop.mapred.TaskAttemptListenerImpl: Progress of TaskAttempt"
+        " attempt_1445144423722_0020_m_000000_0 is : 0.065791264",
+        "2015-10-18 18:05:27,570 WARN [LeaseRenewer:msrabi@msra-sa-41:9000]"
+        " org.apache.hadoop.ipc.Client: Address change detected. Old:"
+        " msra-sa-41/10.190.173.170:9000 New: msra-sa-41:9000",
+        "2015-10-18 18:10:53,546 WARN [RMCommunicator Allocator] org.apache.hadoop.ipc.Client:"
+        " Address change detected. Old: msra-sa-41/10.190.173.170:8030 New: msra-sa-41:8030",
+        "Dec 10 06:55:46 LabSZ sshd[24200]: Invalid user webmaster from 173.234.31.186",
+        "Dec 10 07:02:47 LabSZ sshd[24203]: Invalid user test9 from 52.80.34.196",
+    ]
+    log.write_text("\n".join(lines) + "\n")
+    done = vigil("logs", "templates", str(log), "--jsonl", home=home)
+    assert done.returncode == 0, done.stderr
+    out = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [o["line"] for o in out] == lines
+    ids = [o["template_id"] for o in out]
+    assert ids[0] == ids[1] and ids[2] == ids[3] and ids[4] == ids[5]
+    assert len(set(ids)) == 3
+    assert out[0]["template"] == "Progress of TaskAttempt <*> is : <*>"
+    assert out[4]["template"] == "Invalid user <*> from <*>"
+
+
 def test_summarize_reports_span_rate_templates_errors_and_what_is_new(
     home: Path, tmp_path: Path
 ) -> None:
@@ -118,7 +149,7 @@ def test_follow_prints_templates_and_anomalies_until_interrupted(
         proc.wait(timeout=15)
     assert proc.returncode == 0, proc.stderr.read() if proc.stderr else ""
     stored = events(home, "--type", "log.anomaly.detected")
-    assert [e["data"]["template"] for e in stored] == ["ERROR worker <*> crashed: out of memory"]
+    assert [e["data"]["template"] for e in stored] == ["worker <*> crashed: out of memory"]
     directory = vigil("logs", "follow", str(tmp_path), home=home)
     assert directory.returncode != 0 and "is a directory" in directory.stderr
 

@@ -24,13 +24,8 @@ from typing import IO, Any
 
 from vigil.config import Settings
 from vigil.errors import InputError, NotFoundError
-from vigil.parsing.loglines import (
-    RecordJoiner,
-    clean,
-    decode,
-    parse_record,
-    strip_syslog_head,
-)
+from vigil.parsing.loglines import RecordJoiner, clean, decode, parse_record
+from vigil.parsing.logprofile import HeaderProfile
 from vigil.parsing.logsummary import SummaryBuilder, written_summary
 from vigil.parsing.templates import Template, TemplateMiner
 
@@ -79,17 +74,29 @@ def read_lines(path: str) -> Iterator[list[str]]:
 
 
 def templates(path: str) -> Iterator[tuple[str, Template]]:
-    """Each line with its template (JSON lines are mined on their message)."""
+    """Each line with its template, mined on its message (the header left out; JSON lines: their
+    message field)."""
     miner = TemplateMiner()
+    profile = HeaderProfile()
     for chunk in read_lines(path):
-        messages = [_message(line) for line in chunk]
-        yield from zip(chunk, miner.add_many(messages), strict=True)
+        yield from zip(chunk, line_templates(chunk, miner, profile), strict=True)
 
 
-def _message(line: str) -> str:
+def line_templates(
+    lines: list[str], miner: TemplateMiner, profile: HeaderProfile
+) -> list[Template]:
+    """The template of each raw line, mined on its message; ``profile``: the file's header
+    profile so far (its first lines, when ``lines`` are the file's first, are looked at first)."""
+    profile.prime(lines)  # the first lines, once: see vigil.parsing.logprofile
+    return miner.add_many([_message(line, profile) for line in lines])
+
+
+def _message(line: str, profile: HeaderProfile) -> str:
+    """What a line is mined on: its message, less the header (time, level, component...)."""
     if line.lstrip().startswith("{"):
         return parse_record(line).headline
-    return strip_syslog_head(line)
+    end = profile.end(line)
+    return line[end:] if end else line
 
 
 def summarize(
@@ -103,6 +110,7 @@ def summarize(
     builder = SummaryBuilder(known=frozenset(r.id for r in records))
     joiner = RecordJoiner(year)
     for chunk in read_lines(path):
+        joiner.prime(chunk)  # the first lines, once: see vigil.parsing.logprofile
         batch = []
         for line in chunk:
             batch += joiner.feed(line)

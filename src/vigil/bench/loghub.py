@@ -6,7 +6,9 @@ elsewhere, e.g. at a full loghub checkout with all sixteen systems: every ``NAME
 structured.csv`` found there is scored.
 
 Grouping accuracy is loghub's: a line counts as right when the group it was given holds exactly
-the lines of its true template (the ``EventId`` column), no more and no fewer.
+the lines of its true template (the ``EventId`` column), no more and no fewer. A parser is fed
+either the CSV's ``Content`` (the message, its header already cut off with loghub's per-system
+format) or the raw ``NAME_2k.log`` lines (header and all, as a log file really is).
 """
 
 from __future__ import annotations
@@ -49,6 +51,20 @@ def load(root: Path, system: str) -> tuple[list[str], list[str]]:
     with path.open(newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     return [row["Content"] for row in rows], [row["EventId"] for row in rows]
+
+
+def load_raw(root: Path, system: str) -> tuple[Path, list[str], list[str]]:
+    """The raw ``NAME_2k.log`` (headers and all: what ``vigil logs templates`` is given), its
+    lines, and the true template id of each (the structured CSV's rows are its lines, in order)."""
+    path = root / system / f"{system}_2k.log"
+    text = path.read_bytes().decode("utf-8", errors="replace")
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    truth = load(root, system)[1]
+    if len(lines) != len(truth):
+        raise ValueError(f"{path}: {len(lines)} lines, {len(truth)} structured rows")
+    return path, lines, truth
 
 
 def grouping_accuracy(predicted: Sequence[Hashable], truth: Sequence[str]) -> float:

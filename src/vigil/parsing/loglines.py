@@ -3,9 +3,14 @@
 * **Formats.** A JSON object line is read for its message (``message``, ``msg``, ``MESSAGE``
   (journald), ``log``, ``text``...), level (``level``, ``severity``, ``levelname``, journald's
   numeric ``PRIORITY``) and time (``time``, ``timestamp``, ``ts``, ``@timestamp``, journald's
-  ``__REALTIME_TIMESTAMP``). Anything else is plain text: the level is the first level word
-  (``ERROR``, ``warn``, ``E``...) in the line's head, and words like ``Exception`` or ``failed``
-  in the message count as error or warning when no level is given.
+  ``__REALTIME_TIMESTAMP``). Anything else is plain text: its **header** (time, host, pid,
+  level, thread, writer) is found by the shapes of its fields (:mod:`vigil.parsing.logheader`,
+  and :mod:`vigil.parsing.logprofile` for headers with neither a time nor a level, learned per
+  file); what is mined is the message after it (:attr:`LogRecord.headline`). The level is the
+  header's, else the first level word (``ERROR``, ``warn``...) in the message's head, else words
+  like ``Exception`` or ``failed`` count as error or warning. The time is the header's
+  (:mod:`vigil.parsing.logtime`). A JSON message that holds a line of its own (docker) has its
+  header read the same way.
 * **Records.** A line that starts with white space, ``Caused by:``, ``... 12 more``,
   ``Traceback (most recent call last):``, a Java exception (``java.io.IOException: ...``) or the
   exception line that ends a Python traceback belongs to the record before it
@@ -18,9 +23,14 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from vigil.parsing.logheader import Header, split_header
+from vigil.parsing.logprofile import PRIME_LINES, HeaderProfile
+from vigil.parsing.logtime import parse_time
 
 MAX_RECORD_CHARS = 64 * 1024
 MAX_RECORD_LINES = 200
@@ -92,12 +102,6 @@ _CONTINUATION = re.compile(
 _JAVA_EXCEPTION = re.compile(r"^(?:[a-z_$][\w$]*\.)+[A-Z][\w$]*(?:Exception|Error|Throwable)\b")
 _PY_EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Warning)\b")
 
-# A syslog line's head: its time and host, before "program[pid]: message".
-_SYSLOG_HEAD = re.compile(
-    r"^(?:<\d{1,3}>)?(?:[A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2}"
-    r"|\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?)"
-    r" \S+ (?=[\w./-]+(?:\[\d+\])?: )"
-)
 _MESSAGE_KEYS = ("message", "msg", "MESSAGE", "log", "text", "event", "body", "Message")
 _LEVEL_KEYS = ("level", "severity", "levelname", "lvl", "log.level", "PRIORITY", "Level")
 _TIME_KEYS = ("time", "timestamp", "ts", "@timestamp", "datetime", "__REALTIME_TIMESTAMP", "t")
@@ -136,15 +140,18 @@ class LogRecord:
     lines: int = 1
     truncated: bool = False
     fields: dict[str, Any] = field(default_factory=dict)
+    head: int = 0  # characters of the message's first line that are its header
+    component: str | None = None  # what the header names as the writer (logger, program)
 
     @property
     def headline(self) -> str:
-        """The line to mine: the first (less a syslog time and host), or for a bare Python
-        traceback its last (the exception)."""
+        """The line to mine: the message's first line less its header
+        (:mod:`vigil.parsing.logheader`), or for a bare Python traceback its last line (the
+        exception)."""
         first, _, rest = self.message.partition("\n")
         if rest and first.startswith("Traceback (most recent call last):"):
             return rest.rsplit("\n", 1)[-1]
-        return strip_syslog_head(first)
+        return first[self.head :] if self.head else first
 
     @property
     def rank(self) -> int:
@@ -155,14 +162,6 @@ class LogRecord:
     def severe(self) -> bool:
         """Warning or worse."""
         return self.rank >= WARNING_RANK
-
-
-def strip_syslog_head(line: str) -> str:
-    """``sshd[42]: Failed ...`` from ``Dec 10 06:55:46 host sshd[42]: Failed ...``: the time and
-    host say nothing about the message, and mining on the program name first keeps programs
-    apart."""
-    match = _SYSLOG_HEAD.match(line)
-    return line[match.end() :] if match else line
 
 
 def clean(text: str) -> str:
@@ -179,9 +178,15 @@ def decode(data: bytes) -> str:
 
 
 def parse_record(
-    text: str, *, lines: int = 1, truncated: bool = False, year: int | None = None
+    text: str,
+    *,
+    lines: int = 1,
+    truncated: bool = False,
+    year: int | None = None,
+    profile: HeaderProfile | None = None,
 ) -> LogRecord:
-    """The record for ``text`` (one line, or a first line and its continuations)."""
+    """The record for ``text`` (one line, or a first line and its continuations); ``profile``:
+    the headers learned from the file so far, for headers that no time or level anchors."""
     if len(text) > MAX_RECORD_CHARS:
         text, truncated = text[:MAX_RECORD_CHARS], True
     first = text.split("\n", 1)[0]
@@ -190,18 +195,38 @@ def parse_record(
         record = _json_record(stripped, text, lines, truncated, year)
         if record is not None:
             return record
+    header = split_header(first)
+    if profile is not None:
+        end = profile.end(first)
+        if end and not header.end:
+            header = Header(end=end)
     return LogRecord(
         message=text,
-        level=level_of(first),
-        time=time_of(first, year),
+        level=header.level or level_of(first[header.end :]),
+        time=_header_time(first, header, year),
         raw=text,
         lines=lines,
         truncated=truncated,
+        head=header.end,
+        component=header.component,
     )
 
 
+def _header_time(line: str, header: Header, year: int | None) -> datetime | None:
+    if header.time_start >= 0:
+        found = parse_time(line[header.time_start : header.time_end], year)
+        if found is not None:
+            return found
+    elif header.end:
+        found = parse_time(line[: header.end], year)  # 081109 203615 ..., an epoch
+        if found is not None:
+            return found
+    return _time_in(line, year)
+
+
 def level_of(line: str) -> str | None:
-    """The level a plain-text line states in its head, else one guessed from its words."""
+    """The level a plain-text line (or message) states in its head, else one guessed from its
+    words."""
     head = line[:_HEAD]
     match = _LEVEL_RE.search(head)
     if match is not None:
@@ -217,8 +242,13 @@ def level_of(line: str) -> str | None:
 
 
 def time_of(line: str, year: int | None = None) -> datetime | None:
-    """The first timestamp in the line's head, as UTC (naive times are taken as UTC; a syslog
-    time has no year: ``year``, the caller's current one, else 1970)."""
+    """The time a line's header states (:func:`vigil.parsing.logtime.parse_time`), else the
+    first timestamp in its head, as UTC (naive times are taken as UTC; a time without a year
+    gets ``year``, the caller's current one, else 1970)."""
+    return _header_time(line, split_header(line), year)
+
+
+def _time_in(line: str, year: int | None) -> datetime | None:
     head = line[:80]
     for pattern, kind in _TIMESTAMP_RES:
         match = pattern.search(head)
@@ -258,18 +288,25 @@ def _json_record(
         return None
     if not isinstance(message, str):
         message = json.dumps(message, ensure_ascii=False, default=str)
-    level = _json_level(_first(data, _LEVEL_KEYS))
+    message = clean(message)
+    header = split_header(message.split("\n", 1)[0])  # a line inside JSON (docker) has one
+    level = _json_level(_first(data, _LEVEL_KEYS)) or header.level
     if level is None:
-        level = level_of(message)
+        level = level_of(message[header.end :])
+    when = _json_time(_first(data, _TIME_KEYS), year)
+    if when is None and header.end:
+        when = _header_time(message, header, year)
     rest = text.split("\n", 1)[1] if "\n" in text else ""
     return LogRecord(
-        message=clean(message) + ("\n" + rest if rest else ""),
+        message=message + ("\n" + rest if rest else ""),
         level=level,
-        time=_json_time(_first(data, _TIME_KEYS), year),
+        time=when,
         raw=text,
         lines=lines,
         truncated=truncated,
         fields={k: v for k, v in data.items() if k not in _MESSAGE_KEYS},
+        head=header.end,
+        component=header.component,
     )
 
 
@@ -321,6 +358,7 @@ class RecordJoiner:
 
     def __init__(self, year: int | None = None) -> None:
         self.year = year
+        self.profile = HeaderProfile()  # one file's headers
         self._lines: list[str] = []
         self._in_traceback = False
         self._truncated = False
@@ -328,6 +366,11 @@ class RecordJoiner:
     @property
     def pending(self) -> bool:
         return bool(self._lines)
+
+    def prime(self, lines: Sequence[str]) -> None:
+        """The file's first lines, before they are fed: the headers they share are learned
+        first (:meth:`vigil.parsing.logprofile.HeaderProfile.prime`)."""
+        self.profile.prime(clean(line) for line in lines[:PRIME_LINES])
 
     def feed(self, line: str, *, truncated: bool = False) -> list[LogRecord]:
         line = clean(line)
@@ -349,7 +392,11 @@ class RecordJoiner:
             return []
         text = "\n".join(self._lines)
         record = parse_record(
-            text, lines=len(self._lines), truncated=self._truncated, year=self.year
+            text,
+            lines=len(self._lines),
+            truncated=self._truncated,
+            year=self.year,
+            profile=self.profile,
         )
         self._lines = []
         self._in_traceback = False

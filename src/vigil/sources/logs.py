@@ -11,8 +11,10 @@
   waited for.
 * **Whole records only**: a partial last line waits for its newline, continuation lines join
   their record (:class:`vigil.parsing.loglines.RecordJoiner`), and an open record is handed on
-  after ``quiet_s`` without new input. A line over ``MAX_LINE_BYTES`` is cut (its head kept, the
-  record marked ``truncated``), so memory stays bounded whatever the file holds.
+  after ``quiet_s`` without new input. The first lines read from a file teach the joiner the
+  shape of the file's headers (:mod:`vigil.parsing.logprofile`). A line over
+  ``MAX_LINE_BYTES`` is cut (its head kept, the record marked ``truncated``), so memory stays
+  bounded whatever the file holds.
 * **Positions**: every batch comes with the :class:`Position` just after its last record (the
   file's device, inode and byte offset). Stored with the batch's effects, it makes a restart
   resume exactly there: nothing lost, nothing read twice, even when the file was rotated while
@@ -38,6 +40,7 @@ from pathlib import Path
 
 from vigil.errors import SourceError
 from vigil.parsing.loglines import LogRecord, RecordJoiner, decode
+from vigil.parsing.logprofile import PRIME_LINES
 from vigil.sources import inotify
 
 log = logging.getLogger("vigil.sources.logs")
@@ -122,6 +125,7 @@ class _Reader:
         self.offset = offset  # bytes read so far
         self.splitter = LineSplitter(offset)
         self.joiner = RecordJoiner()
+        self.primed = False
         self.pending_start = offset  # where the open record began
         self.line_end = offset  # end of the last complete line
         self.quiet_since = 0.0
@@ -133,7 +137,11 @@ class _Reader:
     def feed(self, data: bytes) -> list[LogRecord]:
         self.offset += len(data)
         done: list[LogRecord] = []
-        for text, start, end, truncated in self.splitter.feed(data):
+        lines = self.splitter.feed(data)
+        if lines and not self.primed:  # the file's first lines teach it their header's shape
+            self.joiner.prime([line[0] for line in lines[:PRIME_LINES]])
+            self.primed = True
+        for text, start, end, truncated in lines:
             was_pending = self.joiner.pending
             completed = self.joiner.feed(text, truncated=truncated)
             if completed or not was_pending:
@@ -151,6 +159,7 @@ class _Reader:
         self.offset = 0
         self.splitter = LineSplitter(0)
         self.joiner = RecordJoiner()
+        self.primed = False
         self.pending_start = self.line_end = 0
 
     def close(self) -> None:
