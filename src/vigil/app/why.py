@@ -108,10 +108,10 @@ def why(vigil: Vigil, identifier: str) -> Why:
     proposal = proposal_behind(identifier, vigil.control.store, vigil.log, vigil.receipts)
     if proposal is not None:
         steps = walk(proposal, vigil.log, vigil.receipts)
-        body = {"id": identifier, "proposal": proposal.to_dict(), "chain": steps}
-        return Why("proposal", body, proposal=proposal)
+        chain = {"id": identifier, "proposal": proposal.to_dict(), "chain": steps}
+        return Why("proposal", chain, proposal=proposal)
     subject, receipts, event = receipts_behind(vigil, identifier)
-    body = {
+    body: dict[str, Any] = {
         "id": identifier,
         "subject": subject,
         "event": event,
