@@ -99,6 +99,7 @@ def latency_chart(title: str, points: Sequence[Point], start: int, end: int) -> 
         decade *= 10
     for i in range(5):
         moment = start + (end - start) * i / 4
+        anchor = "start" if i == 0 else "end" if i == 4 else "middle"
         parts.append(
             el(
                 "text",
@@ -106,7 +107,7 @@ def latency_chart(title: str, points: Sequence[Point], start: int, end: int) -> 
                     "class": "axis",
                     "x": f"{x(moment):.1f}",
                     "y": HEIGHT - 6,
-                    "text-anchor": "middle",
+                    "text-anchor": anchor,
                 },
                 _clock(moment),
             )

@@ -7,6 +7,7 @@ holds), so ``/`` answers in the same time with 10 000 events stored as with 10.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -257,5 +258,5 @@ def _triage_points(sources: Sources, start: int, length: int, bucket: int) -> li
 
 def _exact(values: list[float], q: float) -> float:
     """The nearest-rank ``q``-th percentile of sorted ``values``."""
-    rank = max(0, min(len(values) - 1, round(q / 100 * len(values) + 0.5) - 1))
+    rank = max(0, min(len(values) - 1, math.ceil(q / 100 * len(values)) - 1))
     return values[rank]

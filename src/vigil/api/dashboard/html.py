@@ -46,7 +46,11 @@ def _render(child: Child) -> str:
     return esc(child)
 
 
-VOID = frozenset({"br", "hr", "img", "input", "link", "meta", "source", "circle", "rect", "line"})
+# Elements written without content as ``<x ... />``: HTML's void elements, and SVG shapes (in
+# SVG inside HTML an unclosed ``<line>`` would swallow the elements after it).
+VOID = frozenset(
+    {"br", "hr", "img", "input", "link", "meta", "source", "circle", "rect", "line", "polyline"}
+)
 
 
 def el(name: str, attrs: Mapping[str, Any] | None = None, *children: Child) -> Html:
@@ -60,10 +64,9 @@ def el(name: str, attrs: Mapping[str, Any] | None = None, *children: Child) -> H
             parts.append(key)
         else:
             parts.append(f'{key}="{esc(value)}"')
-    head = "<" + " ".join(parts) + ">"
     if name in VOID and not children:
-        return Html(head)
-    return Html(f"{head}{join(children)}</{name}>")
+        return Html("<" + " ".join(parts) + " />")
+    return Html("<" + " ".join(parts) + f">{join(children)}</{name}>")
 
 
 def pre_json(value: Any) -> Html:

@@ -103,5 +103,5 @@ def section(key: str, title: str, *content: Html | str | None, wide: bool = Fals
             "data-section": key,
         },
         el("h2", {"id": f"{key}-title"}, title),
-        join(content),
+        el("div", {"class": "body"}, join(content)),
     )

@@ -221,8 +221,12 @@ def dashboard_routes(sources: Sources) -> list[Route]:
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
 
+    async def favicon(request: Request) -> Response:
+        return Response(status_code=204, headers=SECURITY)
+
     return [
         Route("/", home, methods=["GET"]),
+        Route("/favicon.ico", favicon, methods=["GET"]),
         Route("/dashboard/section/{name}", one_section, methods=["GET"]),
         Route("/dashboard/notices", notices, methods=["GET"]),
         Route("/dashboard/static/{name}", static, methods=["GET"]),

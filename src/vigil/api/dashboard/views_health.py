@@ -7,6 +7,7 @@ from typing import Any
 from vigil.api.dashboard.charts import STATE_CLASS, span, state_bar
 from vigil.api.dashboard.data import Health
 from vigil.api.dashboard.html import Html, badge, el, join, when
+from vigil.api.dashboard.timeline import Row
 from vigil.clock import parse_iso
 
 
@@ -69,52 +70,68 @@ def _breakers(items: list[dict[str, Any]]) -> Html:
     )
 
 
+def _quiet(row: Row) -> bool:
+    """A component that only followed the daemon up and down (nothing of its own to show)."""
+    return (
+        row.kind == "component"
+        and not row.marks
+        and all(s.state in ("running", "down") for s in row.segments)
+    )
+
+
 def _timeline(health: Health) -> Html:
-    rows = []
-    for row in health.rows:
-        changes = [
-            el(
-                "li",
-                None,
-                f"{s.state} from ",
-                when_epoch(s.start),
-                f" for {span(s.end - s.start)}",
-                f": {s.reason}" if s.reason else "",
-            )
-            for s in row.segments
-        ]
-        changes += [el("li", None, when_epoch(at), f" {what}") for at, what in row.marks]
-        rows.append(
-            el(
-                "li",
-                {"class": f"tl-row {row.kind}"},
-                el("span", {"class": "tl-name"}, row.name),
-                state_bar(row, health.start, health.end),
-                el(
-                    "details",
-                    {"class": "tl-detail"},
-                    el("summary", None, f"{row.name}: what happened"),
-                    el("ul", None, changes),
-                ),
-            )
+    shown = [row for row in health.rows if not _quiet(row)]
+    quiet = [row.name for row in health.rows if _quiet(row)]
+    bars = [
+        el(
+            "li",
+            {"class": f"tl-row {row.kind}"},
+            el("span", {"class": "tl-name"}, row.name if row.kind != "daemon" else "daemon"),
+            state_bar(row, health.start, health.end),
         )
+        for row in shown
+    ]
+    changes: list[tuple[float, Html]] = []
+    for row in shown:
+        for s in row.segments[1:]:
+            what = f" {row.name}: {s.state}" + (f" ({s.reason})" if s.reason else "")
+            changes.append((s.start, join([when_epoch(s.start), what])))
+        for at, what in row.marks:
+            changes.append((at, join([when_epoch(at), f" {row.name}: {what}"])))
+    changes.sort(key=lambda c: c[0], reverse=True)
     legend = el(
         "p",
         {"class": "legend"},
         [
             el("span", {"class": f"key {kind}"}, state)
             for state, kind in STATE_CLASS.items()
-            if state != "down"
+            if state not in ("down", "running")
         ],
         el("span", {"class": "key muted"}, "down"),
         el("span", {"class": "key mark"}, "restart"),
     )
+    note = ""
+    if quiet:
+        note = el(
+            "p",
+            {"class": "meta"},
+            f"{len(quiet)} other components ran whenever the daemon did: ",
+            ", ".join(quiet),
+            ".",
+        )
     return el(
         "div",
         {"class": "timeline"},
         el("h3", None, "The last 24 hours"),
         legend,
-        el("ul", {"class": "tl"}, rows),
+        el("ul", {"class": "tl"}, bars),
+        note,
+        el(
+            "details",
+            {"class": "tl-detail"},
+            el("summary", None, f"What changed ({len(changes)})"),
+            el("ul", None, [el("li", None, c) for _, c in changes[:200]]),
+        ),
     )
 
 
