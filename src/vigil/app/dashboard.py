@@ -1,11 +1,13 @@
-"""The dashboard's sources, chosen here: the daemon's stores, its live state and ``why``.
+"""The dashboard's sources, chosen here: the stores, ``why``, and a daemon's live state.
 
-``vigil.api.dashboard`` knows only :class:`~vigil.api.dashboard.sources.Sources`; this module
-binds it to a running daemon (its health report, its in-memory metrics, its live notices).
+``vigil.api.dashboard`` knows only :class:`~vigil.api.dashboard.sources.Sources`;
+:func:`daemon_sources` binds it to a running daemon (its health report, its in-memory metrics,
+its live notices), :func:`store_sources` to a state directory alone.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from vigil.api.dashboard.sources import Sources
@@ -15,14 +17,28 @@ if TYPE_CHECKING:
     from vigil.reliability.metrics import Rollup
 
 
-def daemon_sources(vigil: Vigil, daemon: Any) -> Sources:
-    """What the dashboard reads in the daemon ``daemon`` (a :class:`vigil.app.daemon.Daemon`)."""
+def store_sources(
+    vigil: Vigil,
+    *,
+    health: Callable[[], dict[str, Any]] | None = None,
+    unflushed: Callable[[], list[Rollup]] = list,
+) -> Sources:
+    """What the dashboard reads from ``vigil``'s stores; ``health`` gives the health report
+    (default: the stored breakers only, as ``vigil health`` shows them without a daemon)."""
     from vigil.app.why import why
     from vigil.reliability.metrics import ensure_schema, load_rollups
 
     control = vigil.control
-    metrics = daemon.metrics
     checked: list[bool] = []
+
+    def stored_health() -> dict[str, Any]:
+        return {
+            "ready": False,
+            "status": "no daemon",
+            "reasons": [],
+            "components": [],
+            "breakers": vigil.breaker_snapshot(),
+        }
 
     def proposals(include_all: bool) -> list[dict[str, Any]]:
         control.expire_due()  # as the API's listing does: nothing expired shows as pending
@@ -33,7 +49,7 @@ def daemon_sources(vigil: Vigil, daemon: Any) -> Sources:
             ensure_schema(vigil.db)
             checked.append(True)
         stored = load_rollups(vigil.db, start, end)
-        return stored + [r for r in metrics.unflushed() if start <= r.start < end]
+        return stored + [r for r in unflushed() if start <= r.start < end]
 
     def search(query: str) -> list[dict[str, Any]]:
         return [hit.to_dict() for hit in vigil.knowledge.search(query, limit=20)]
@@ -42,20 +58,24 @@ def daemon_sources(vigil: Vigil, daemon: Any) -> Sources:
         found = why(vigil, identifier)
         return found.kind, found.body
 
-    hearing = daemon.hearing
-    sources = Sources(
+    return Sources(
         db=vigil.db,
         log=vigil.log,
         clock=vigil.clock,
-        health=daemon.health_report,
+        health=health or stored_health,
         proposals=proposals,
         search=search,
         entry=lambda identifier: vigil.knowledge.get(identifier).to_dict(),
         why=explain,
         rollups=rollups,
-        notices=daemon.notices,
         notifications_dir=vigil.settings.home / "notifications",
     )
-    if hearing is not None:
-        sources.closing = hearing.api.closing
+
+
+def daemon_sources(vigil: Vigil, daemon: Any) -> Sources:
+    """What the dashboard reads in the daemon ``daemon`` (a :class:`vigil.app.daemon.Daemon`)."""
+    sources = store_sources(vigil, health=daemon.health_report, unflushed=daemon.metrics.unflushed)
+    sources.notices = daemon.notices
+    if daemon.hearing is not None:
+        sources.closing = daemon.hearing.api.closing
     return sources
