@@ -36,6 +36,8 @@ Sections, in run order (one module each)::
                    once, vs a bare Starlette endpoint
     files          a write -> file.changed on the bus, after the debounce, vs a bare watchdog
                    callback; how long the git hook keeps git waiting
+    dashboard      GET / on a real daemon with 10,000 events stored vs GET /healthz; the page's
+                   load in Chromium
 
 Report shape::
 
@@ -80,6 +82,7 @@ SECTIONS: tuple[str, ...] = (
     "voice",
     "webhook",
     "files",
+    "dashboard",
 )
 
 __all__ = ["SECTIONS"]
