@@ -62,6 +62,8 @@ def test_every_known_key_loads_without_a_warning(home: Path) -> None:
         "voice": '"en-us"',
         "test_command": '"pytest -q"',
         "predict_min_hit_rate": "0.5",
+        "host": '"127.0.0.1"',
+        "allow_remote": "false",
     }
     text = "".join(
         f"[{section}]\n" + "".join(f"{key} = {values.get(key, '3')}\n" for key in sorted(keys))
