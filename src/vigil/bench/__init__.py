@@ -32,12 +32,12 @@ Sections, in run order (one module each)::
     voice          the wake phrase chosen by measurement (detection on espeak-ng voices, speeds
                    and noise; false wakes per hour on synthetic and human non-commands; intent
                    accuracy) and VAD/recognition time per second of audio vs reading the WAV
+    dashboard      GET / on a real daemon with 10,000 events stored vs GET /healthz; the page's
+                   load in Chromium
     webhook        signed GitHub deliveries into a real daemon under wrk (30 s), stored exactly
                    once, vs a bare Starlette endpoint
     files          a write -> file.changed on the bus, after the debounce, vs a bare watchdog
                    callback; how long the git hook keeps git waiting
-    dashboard      GET / on a real daemon with 10,000 events stored vs GET /healthz; the page's
-                   load in Chromium
 
 Report shape::
 
@@ -80,9 +80,9 @@ SECTIONS: tuple[str, ...] = (
     "attention",
     "control",
     "voice",
+    "dashboard",
     "webhook",
     "files",
-    "dashboard",
 )
 
 __all__ = ["SECTIONS"]
