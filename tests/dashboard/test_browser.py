@@ -265,3 +265,46 @@ def test_reads_with_javascript_off(browser: Any, live: dict[str, Any]) -> None:
         assert not page.locator("#token-form").is_visible()
     finally:
         page.context.close()
+
+
+def test_a_new_diagnosis_appears_as_a_card(browser: Any, live: dict[str, Any]) -> None:
+    """A failure run while the page is open gets its triage card without a reload, with its
+    explanation once it arrives."""
+    page = open_page(browser, live)
+    try:
+        page.wait_for_function("document.querySelector('#stream-state').textContent === 'live'")
+        (live["project"] / "boom.py").write_text("def main():\n    raise KeyError('x')\n\nmain()\n")
+        done = vigil("run", "--", "python3", "boom.py", home=live["home"], cwd=live["project"])
+        assert done.returncode == 1
+        triages = live["client"].get("/api/events", params={"type": "triage.completed"}).json()
+        card = f'article[data-triage="{triages[-1]["id"]}"]'
+        page.wait_for_selector(card, timeout=10_000)
+        page.wait_for_selector(f"{card} .enrichment:not(.waiting)", timeout=10_000)
+    finally:
+        page.context.close()
+
+
+def test_every_control_is_labelled_and_reachable_by_keyboard(
+    browser: Any, live: dict[str, Any]
+) -> None:
+    """Every input has a label, every button a name, and the first Tab lands on "Skip to
+    content", which leads to the panels."""
+    page = open_page(browser, live)
+    try:
+        unlabelled = page.evaluate(
+            """() => Array.from(document.querySelectorAll('input')).filter(i =>
+                 !(i.id && document.querySelector('label[for="' + i.id + '"]')) &&
+                 !i.getAttribute('aria-label')).map(i => i.outerHTML)"""
+        )
+        assert unlabelled == []
+        nameless = page.evaluate(
+            "() => Array.from(document.querySelectorAll('button'))"
+            ".filter(b => !b.textContent.trim()).length"
+        )
+        assert nameless == 0
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.textContent") == "Skip to content"
+        page.keyboard.press("Enter")
+        assert page.url.endswith("#main")
+    finally:
+        page.context.close()

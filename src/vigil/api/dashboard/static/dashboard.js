@@ -51,15 +51,20 @@
   }
 
   // -- panels ------------------------------------------------------------------------------------
+  // One refresh of a panel at a time; a change seen meanwhile refreshes it once more after.
   const pending = {};
+  const dirty = {};
   function refresh(name) {
-    if (pending[name]) { return; }
+    if (pending[name]) { dirty[name] = true; return; }
     pending[name] = setTimeout(function () { load(name); }, 250);
+  }
+  function settle(name) {
+    delete pending[name];
+    if (dirty[name]) { delete dirty[name]; refresh(name); }
   }
   function load(name) {
     const panel = $('section[data-section="' + name + '"] > .body');
-    delete pending[name];
-    if (!panel) { return; }
+    if (!panel) { settle(name); return; }
     const active = document.activeElement;
     if (active && panel.contains(active) && active.tagName === "INPUT" && active.value) {
       pending[name] = setTimeout(function () { load(name); }, 2000); // someone is typing here
@@ -69,11 +74,13 @@
     fetch("/dashboard/section/" + name + query, { headers: { "Accept": "text/html" } })
       .then(function (answer) { return answer.ok ? answer.text() : null; })
       .then(function (html) {
-        if (html === null) { return; }
-        panel.innerHTML = html; // the server's own escaped panel
-        enhance(panel);
+        if (html !== null) {
+          panel.innerHTML = html; // the server's own escaped panel
+          enhance(panel);
+        }
+        settle(name);
       })
-      .catch(function () { /* the next change refreshes it */ });
+      .catch(function () { settle(name); });
   }
 
   // -- the live event stream -------------------------------------------------------------------
