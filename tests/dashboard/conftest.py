@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -42,11 +42,3 @@ async def dashboard(home: Path) -> AsyncIterator[tuple[httpx.AsyncClient, Vigil]
             yield client, vigil
     finally:
         vigil.close()
-
-
-Open = Callable[[Path], Any]
-
-
-@pytest.fixture
-def open_dashboard() -> Open:
-    return dashboard
