@@ -13,12 +13,14 @@ VOICE_STAMP := $(VENV)/.installed-voice
 # section also reads the human recordings of pocketsphinx-testdata. Installed when missing.
 DEBS := espeak-ng
 BENCH_DEBS := $(DEBS) pocketsphinx-testdata
+# The dashboard's browser tests drive Debian's Chromium (never a browser Playwright downloads).
+TEST_DEBS := $(DEBS) chromium
 SEMANTIC_STAMP := $(VENV)/.installed-semantic
 # Portable llama.cpp: a native build dies with "Illegal instruction" on other CPUs, and pip's wheel
 # cache ignores CMAKE_ARGS, so every install of llama-cpp-python here passes these.
 LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DLLAVA_BUILD=OFF
 
-.PHONY: up test lint typecheck layers pytest bench bench-tools install dev local voice semantic debs bench-debs clean
+.PHONY: up test lint typecheck layers pytest bench bench-tools install dev local voice semantic debs test-debs bench-debs clean
 
 $(VENV)/bin/python:
 	@echo 'make: creating $(VENV)' >&2
@@ -67,6 +69,9 @@ endef
 debs:
 	$(call install_debs,$(DEBS))
 
+test-debs:
+	$(call install_debs,$(TEST_DEBS))
+
 bench-debs:
 	$(call install_debs,$(BENCH_DEBS))
 
@@ -102,7 +107,7 @@ typecheck: $(DEV_STAMP)
 layers: $(DEV_STAMP)
 	$(VENV)/bin/lint-imports
 
-pytest: $(DEV_STAMP) $(LOCAL_STAMP) $(VOICE_STAMP) $(SEMANTIC_STAMP) debs
+pytest: $(DEV_STAMP) $(LOCAL_STAMP) $(VOICE_STAMP) $(SEMANTIC_STAMP) test-debs
 	$(VENV)/bin/pytest
 
 test: lint typecheck layers pytest

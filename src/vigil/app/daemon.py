@@ -323,7 +323,7 @@ class Daemon:
         )
         from vigil.app.faces import faces
 
-        face_routes, face_lifespan = faces(self.vigil, hearing.api.auth, Path.cwd())
+        face_routes, face_lifespan = faces(self.vigil, hearing.api.auth, Path.cwd(), self)
         app = create_app(
             health=self.health,
             ready=self.ready,

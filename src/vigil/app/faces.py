@@ -1,4 +1,5 @@
-"""The daemon's HTTP faces beyond the events API: proposals and MCP, behind the API's tokens.
+"""The daemon's HTTP faces beyond the events API: proposals, MCP and the dashboard
+(``vigil.api.dashboard``, whose changes go through the proposal routes), behind the API's tokens.
 
 ``vigil.app.hearing`` owns the tokens (``Authenticator``); this module binds the proposal routes
 (``vigil.api.proposals``) and the streamable-HTTP MCP server (``vigil.api.mcp``) to that same
@@ -78,9 +79,10 @@ class McpMount:
 
 
 def faces(
-    vigil: Vigil, auth: Authenticator, project_dir: Path
+    vigil: Vigil, auth: Authenticator, project_dir: Path, daemon: Any = None
 ) -> tuple[list[BaseRoute], Callable[[Any], AbstractAsyncContextManager[None]]]:
-    """The routes to add to the daemon's app, and the lifespan it must run."""
+    """The routes to add to the daemon's app, and the lifespan it must run; with ``daemon``
+    (the running :class:`vigil.app.daemon.Daemon`), the dashboard's too."""
     from vigil.api.mcp import http_app
     from vigil.api.proposals import proposal_routes
     from vigil.app.mcp import StoreFace
@@ -90,6 +92,11 @@ def faces(
         *proposal_routes(vigil.control, _who(auth)),
         Route("/mcp", endpoint=mount, methods=["GET", "POST", "DELETE"]),
     ]
+    if daemon is not None:
+        from vigil.api.dashboard import dashboard_routes
+        from vigil.app.dashboard import daemon_sources
+
+        routes += dashboard_routes(daemon_sources(vigil, daemon))
 
     def lifespan(app: Any) -> AbstractAsyncContextManager[None]:
         return mount.lifespan()

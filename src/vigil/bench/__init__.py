@@ -32,6 +32,8 @@ Sections, in run order (one module each)::
     voice          the wake phrase chosen by measurement (detection on espeak-ng voices, speeds
                    and noise; false wakes per hour on synthetic and human non-commands; intent
                    accuracy) and VAD/recognition time per second of audio vs reading the WAV
+    dashboard      GET / on a real daemon with 10,000 events stored vs GET /healthz; the page's
+                   load in Chromium
     webhook        signed GitHub deliveries into a real daemon under wrk (30 s), stored exactly
                    once, vs a bare Starlette endpoint
     files          a write -> file.changed on the bus, after the debounce, vs a bare watchdog
@@ -80,6 +82,7 @@ SECTIONS: tuple[str, ...] = (
     "attention",
     "control",
     "voice",
+    "dashboard",
     "webhook",
     "files",
     "logs",

@@ -206,34 +206,6 @@ def cmd_focus(args: argparse.Namespace) -> int:
 # -- vigil why, for a request or a decision ---------------------------------------------------
 
 
-def explain(vigil: Any, event: Any) -> dict[str, Any] | None:
-    """The request behind ``event`` (a request or a decision) with every decision about it;
-    ``None`` when ``event`` is neither."""
-    from vigil.events import catalog
-    from vigil.notify.inbox import inbox
-
-    if event.type == NOTIFICATION_REQUESTED:
-        request_id = event.id
-    elif event.type in (*catalog.NOTIFICATION_DECISIONS, catalog.NOTIFICATION_FAILED):
-        request_id = str(event.data.get("request_id") or event.causation_id)
-    else:
-        return None
-    request = vigil.log.get(request_id)
-    (entry,) = [
-        e for e in inbox(vigil.log, limit=None, since=request.time) if e["id"] == request_id
-    ]
-    details = [
-        d.to_dict() for d in vigil.log.caused_by([request_id], catalog.NOTIFICATION_DECISIONS)
-    ]
-    cause = None
-    if request.causation_id:
-        try:
-            cause = vigil.log.get(request.causation_id).to_dict()
-        except Exception:  # noqa: BLE001 - a missing cause is shown as missing
-            cause = None
-    return {"request": entry, "cause": cause, "decisions": details}
-
-
 def explain_lines(found: dict[str, Any]) -> list[str]:
     entry = found["request"]
     lines = [

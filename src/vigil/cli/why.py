@@ -2,7 +2,8 @@
 for a notification (its request or any decision about it), every gate's say, from the decisions.
 
 ID may be a receipt id (``rc_...``), a failure event, its ``triage.completed`` or its
-``triage.enriched`` event: each leads to the failure's receipts.
+``triage.enriched`` event: each leads to the failure's receipts. What explains an id is gathered
+by ``vigil.app.why`` (the dashboard shows the same); this module words it.
 """
 
 from __future__ import annotations
@@ -12,28 +13,6 @@ import json
 from typing import Any
 
 from vigil.cli.context import open_vigil
-from vigil.errors import NotFoundError, VigilError
-
-
-def _subject_of(vigil: Any, identifier: str) -> tuple[str | None, list[Any], dict[str, Any] | None]:
-    """The failure id, its receipts, and the event behind the id (if it was an event)."""
-    receipts = vigil.receipts
-    if identifier.startswith("rc_"):
-        receipt = receipts.get(identifier)
-        related = receipts.for_subject(receipt.subject) if receipt.subject else [receipt]
-        return receipt.subject, related or [receipt], None
-    event = vigil.log.get(identifier)
-    subject = event.id
-    if event.type in ("triage.completed", "triage.enriched") and event.causation_id:
-        if event.type == "triage.enriched":
-            subject = event.data.get("failure_id") or subject
-        else:
-            subject = event.causation_id
-    found = receipts.for_subject(subject)
-    if not found:
-        raise NotFoundError(f"nothing recorded explains {identifier} ({event.type})")
-    failure = vigil.log.get(subject) if subject != event.id else event
-    return subject, found, failure.to_dict()
 
 
 def _spent(skip: dict[str, Any]) -> str:
@@ -117,52 +96,25 @@ def _lines(receipt: Any) -> list[str]:
     return lines
 
 
-def _why_notification(vigil: Any, identifier: str, as_json: bool) -> bool:
-    """Explain a notification request or decision; ``False`` when the id is neither."""
-    from vigil.cli.notify import explain, explain_lines
-
-    if not identifier.startswith("ev_"):
-        return False
-    try:
-        event = vigil.log.get(identifier)
-    except VigilError:
-        return False  # not an event: the callers below say so
-    found = explain(vigil, event)
-    if found is None:
-        return False
-    if as_json:
-        print(json.dumps({"id": identifier, **found}, ensure_ascii=False))
-    else:
-        print("\n".join(explain_lines(found)))
-    return True
-
-
 def cmd_why(args: argparse.Namespace) -> int:
+    from vigil.app.why import why
+
     with open_vigil() as vigil:
         vigil.ensure_schema()
-        if _why_notification(vigil, args.id, args.json):
+        found = why(vigil, args.id)
+        if args.json:
+            print(json.dumps(found.body, ensure_ascii=False))
             return 0
-        from vigil.guard.chain import proposal_behind
+        if found.kind == "notification":
+            from vigil.cli.notify import explain_lines
 
-        proposal = proposal_behind(args.id, vigil.control.store, vigil.log, vigil.receipts)
-        if proposal is not None:  # a proposal, its events or receipts: walk its chain
+            print("\n".join(explain_lines(found.body)))
+            return 0
+        if found.proposal is not None:  # a proposal, its events or receipts: walk its chain
             from vigil.cli.why_action import print_chain
 
-            return print_chain(vigil, args.id, proposal, args.json)
-        subject, receipts, event = _subject_of(vigil, args.id)
-        if args.json:
-            print(
-                json.dumps(
-                    {
-                        "id": args.id,
-                        "subject": subject,
-                        "event": event,
-                        "receipts": [r.to_dict() for r in receipts],
-                    },
-                    ensure_ascii=False,
-                )
-            )
-            return 0
+            return print_chain(args.id, found.proposal, found.body["chain"])
+        event = found.body["event"]
         if event:
             data = event["data"]
             print(
@@ -170,6 +122,6 @@ def cmd_why(args: argparse.Namespace) -> int:
                 f" at {event['time'][:19].replace('T', ' ')}"
                 + (f", exit {data['exit_code']}" if "exit_code" in data else "")
             )
-        for receipt in receipts:
+        for receipt in found.receipts:
             print("\n".join(_lines(receipt)))
     return 0

@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from vigil.guard.chain import walk
 from vigil.guard.proposals import Proposal
 
 
-def print_chain(vigil: Any, identifier: str, proposal: Proposal, as_json: bool) -> int:
-    steps = walk(proposal, vigil.log, vigil.receipts)
-    if as_json:
-        body = {"id": identifier, "proposal": proposal.to_dict(), "chain": steps}
-        print(json.dumps(body, ensure_ascii=False))
-        return 0
+def print_chain(identifier: str, proposal: Proposal, steps: list[dict[str, Any]]) -> int:
     print(f"why {identifier}: {proposal.id} {proposal.status}: {proposal.effect}")
     for step in steps:
         when = str(step.get("time") or "")[:19].replace("T", " ")
