@@ -127,8 +127,11 @@ def test_malformed_requests_get_protocol_errors_and_the_server_lives(home: Path)
     out: list[str] = []
     with selectors.DefaultSelector() as selector:
         selector.register(server.stdout, selectors.EVENT_READ)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and not any('"id":4' in o for o in out):
+        deadline = time.monotonic() + 120
+        # Requests may be answered out of order: wait for both the error (3) and the list (4).
+        while time.monotonic() < deadline and not all(
+            any(f'"id":{n}' in o for o in out) for n in (3, 4)
+        ):
             if selector.select(timeout=1):
                 line = server.stdout.readline()
                 if not line:
